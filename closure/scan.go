@@ -176,8 +176,8 @@ func (m *Matcher) NewScanner(chunkSize int) *Scanner {
 
 // Scan reads r to the end, adding what it finds to h; offsets start at base.
 func (s *Scanner) Scan(r io.Reader, base int64, h *Hits) error {
-	n := 0     // bytes in buf
-	from := 0  // first window start not yet checked
+	n := 0      // bytes in buf
+	from := 0   // first window start not yet checked
 	off := base // stream offset of buf[0]
 	for {
 		k, err := io.ReadAtLeast(r, s.buf[n:], 1)

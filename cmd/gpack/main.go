@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string) int {
 		}
 		return ce.code
 	case errors.As(err, &ue):
-		fmt.Fprintf(os.Stderr, "gpack: %v\nRun 'gpack --help' for usage.\n", err)
+		fmt.Fprintf(os.Stderr, "gpack: %v (see 'gpack --help')\n", err)
 		return exitUsage
 	}
 	fmt.Fprintln(os.Stderr, "gpack: "+err.Error())
