@@ -273,15 +273,15 @@ func TestLocate(t *testing.T) {
 
 func TestValidName(t *testing.T) {
 	for name, want := range map[string]bool{
-		hashA + "-hello-2.12":   true,
-		hashA + "-a+b_c?d=e.f":  true,
-		hashA + "-":             false,
-		hashA + "-.hidden":      false,
-		hashA + "-new\nline":    false,
-		hashA[:31] + "-short":   false,
-		"e" + hashA[1:] + "-x":  false,
-		hashA + "_x":            false,
-		hashA + "-caf\xc3\xa9":  false,
+		hashA + "-hello-2.12":  true,
+		hashA + "-a+b_c?d=e.f": true,
+		hashA + "-":            false,
+		hashA + "-.hidden":     false,
+		hashA + "-new\nline":   false,
+		hashA[:31] + "-short":  false,
+		"e" + hashA[1:] + "-x": false,
+		hashA + "_x":           false,
+		hashA + "-caf\xc3\xa9": false,
 	} {
 		if ValidName(name) != want {
 			t.Errorf("ValidName(%q) = %v", name, !want)

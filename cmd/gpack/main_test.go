@@ -297,7 +297,7 @@ func TestSparseFile(t *testing.T) {
 func TestOddNames(t *testing.T) {
 	ts := teststore.New(t, openTempDir(t))
 	item := addItem(t, ts.Dir, "oddnames", map[string]string{
-		"share/new\nline":  "uses " + ts.Path("noref"),
+		"share/new\nline":   "uses " + ts.Path("noref"),
 		"share/bad\xff\xfe": "->" + ts.Path("hello") + "/bin/hello",
 	})
 	r := gpack(t, 0, "closure", item)
