@@ -1,0 +1,48 @@
+# gpack's build. `make demo` is the newcomer's first command, `make test`
+# the second (both install what they need; run them as root or with sudo).
+
+GO      ?= go
+BIN     := bin
+LDFLAGS := -s -w
+export CGO_ENABLED := 0
+
+.PHONY: all build install deps test test-short fuzz bench lint demo clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/gpack ./cmd/gpack
+
+install:
+	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/gpack
+
+deps:
+	scripts/deps.sh
+
+# The tests build test stores with gcc (cgo stays off for gpack itself), run
+# programs as an unprivileged user and use the real /nix/store: run as root.
+test: deps lint
+	CGO_ENABLED=1 $(GO) test -count=1 -timeout 25m ./...
+	$(MAKE) fuzz FUZZTIME=20s
+
+test-short:
+	CGO_ENABLED=1 $(GO) test -short -count=1 ./...
+
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME) ./closure/
+
+bench: deps build
+	bench/closure.sh
+	$(GO) test -run '^$$' -bench BenchmarkScan -benchtime 20x ./closure/
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt wants to change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+demo: deps build
+	scripts/demo.sh
+
+clean:
+	rm -rf $(BIN)

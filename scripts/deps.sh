@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that gpack's tests and benchmarks use, and
+# the Go modules. Idempotent: it installs only what is missing.
+set -euo pipefail
+
+# nix-bin: a real Nix store to test against (builds offline, no daemon).
+# patchelf, gcc, binutils: the test stores' programs need store interpreters.
+# hyperfine: make bench's timings.
+packages=(nix-bin patchelf gcc libc6-dev binutils hyperfine)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo="sudo"
+	echo "deps: installing ${missing[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+go mod download
