@@ -455,17 +455,17 @@ func (r *run) graph(roots []string) (*Graph, error) {
 	g := &Graph{Store: r.store.Dir, Roots: roots, Items: make(map[string]*Item, len(r.items)), Files: r.files.Load(), Bytes: r.bytes.Load()}
 	for _, st := range r.items {
 		it := &Item{Path: st.path, NarSize: st.narSize.Load(), evidence: make(map[string]Evidence, len(st.refs))}
-		var drvOutputs map[string]bool
+		var drvRefs map[string]bool
+		isDrv := false
 		if strings.HasSuffix(st.path, ".drv") {
-			outs, err := drvOutputHashes(st.path)
-			if err != nil {
+			var err error
+			if drvRefs, isDrv, err = drvReferences(st.path); err != nil {
 				return nil, err
 			}
-			drvOutputs = outs
 		}
 		for idx, e := range st.refs {
 			h := r.store.hashes[idx]
-			if drvOutputs[h] {
+			if isDrv && !drvRefs[h] {
 				continue
 			}
 			p := r.store.paths[h]
@@ -479,8 +479,8 @@ func (r *run) graph(roots []string) (*Graph, error) {
 		sort.Slice(it.Missing, func(i, j int) bool { return it.Missing[i].Path < it.Missing[j].Path })
 		g.Items[it.Path] = it
 	}
-	// A .drv's outputs were dropped above; items reached only through them
-	// are not in the closure.
+	// References a .drv spells out but does not hold were dropped above;
+	// items reached only through them are not in the closure.
 	if len(roots) > 0 {
 		keep := g.reach(roots)
 		for p := range g.Items {

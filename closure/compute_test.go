@@ -289,15 +289,19 @@ func TestValidName(t *testing.T) {
 	}
 }
 
-func TestDrvOutputs(t *testing.T) {
+func TestDrvReferences(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.drv")
-	os.WriteFile(p, []byte(`Derive([("dev","/nix/store/`+hashA+`-x-dev","",""),("out","/nix/store/`+hashB+`-x","","")],[("/nix/store/`+hashC+`-y.drv",["out"])],[],"x86_64-linux","/bin/sh",[],[])`), 0o644)
-	got, err := drvOutputHashes(p)
-	if err != nil {
-		t.Fatal(err)
+	os.WriteFile(p, []byte(`Derive([("out","/nix/store/`+hashA+`-x","","")],[("/nix/store/`+hashC+`-y.drv",["out"])],["/nix/store/`+hashM+`-src"],"x86_64-linux","/bin/sh",["-c","echo \"/nix/store/`+hashB+`-y\""],[("PATH","/bin")])`), 0o644)
+	got, ok, err := drvReferences(p)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
 	}
-	if !reflect.DeepEqual(got, map[string]bool{hashA: true, hashB: true}) {
-		t.Errorf("outputs %v", got)
+	if !reflect.DeepEqual(got, map[string]bool{hashC: true, hashM: true}) {
+		t.Errorf("references %v", got)
+	}
+	os.WriteFile(p, []byte("not a derivation"), 0o644)
+	if _, ok, err := drvReferences(p); ok || err != nil {
+		t.Errorf("a text file named .drv: ok %v, err %v", ok, err)
 	}
 }

@@ -1,11 +1,10 @@
 package closure
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"os"
+	"strings"
 )
 
 // The NAR serialisation (Nix's archive format) writes every string as an
@@ -44,74 +43,88 @@ func narSymlink(targetLen int) int64 {
 	return narLit("(") + narLit("type") + narLit("symlink") + narLit("target") + narStr(targetLen) + narLit(")")
 }
 
-// drvOutputHashes reads the output paths of a derivation file
-// (Derive([("out","/nix/store/…-x","",""),…],…). The daemons record a
-// .drv's inputs as its references, never its outputs, although the file
-// spells the outputs out.
-func drvOutputHashes(path string) (map[string]bool, error) {
-	f, err := os.Open(path)
+// drvReferences reads a derivation file (Derive(outputs, inputDrvs,
+// inputSrcs, …)) and returns the hash parts of its input derivations and
+// input sources. The daemons record exactly those as a .drv's references:
+// the file also spells out its own outputs and, in its environment, the
+// outputs of its inputs, and neither counts. ok is false when the file is
+// not a derivation, which is then scanned like any file.
+func drvReferences(path string) (refs map[string]bool, ok bool, err error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, readError(path, err)
+		return nil, false, readError(path, err)
 	}
-	defer f.Close()
-	// The outputs come first and are short; 64 KiB holds thousands.
-	head, err := io.ReadAll(io.LimitReader(bufio.NewReader(f), 64<<10))
-	if err != nil {
-		return nil, readError(path, err)
+	rest, isDrv := bytes.CutPrefix(b, []byte("Derive"))
+	if !isDrv {
+		return nil, false, nil
 	}
-	rest, ok := bytes.CutPrefix(head, []byte("Derive(["))
-	if !ok {
-		return nil, nil // not a derivation: scan it like any file
+	v, _, perr := parseATerm(rest)
+	fields, isList := v.([]any)
+	if perr != nil || !isList || len(fields) < 3 {
+		return nil, false, nil
 	}
-	out := map[string]bool{}
-	for len(rest) > 0 && rest[0] == '(' {
-		// ("name","path","hashAlgo","hash")
-		fields, n, err := drvTuple(rest)
-		if err != nil {
-			return nil, fmt.Errorf("parse derivation %s: %w", path, err)
-		}
-		if len(fields) >= 2 {
-			p := fields[1]
-			if i := bytes.LastIndexByte(p, '/'); i >= 0 && len(p) >= i+1+HashLen {
-				out[string(p[i+1:i+1+HashLen])] = true
+	refs = map[string]bool{}
+	addHash := func(p any) {
+		if s, ok := p.(string); ok {
+			if i := strings.LastIndexByte(s, '/'); i >= 0 && len(s) >= i+1+HashLen {
+				refs[s[i+1:i+1+HashLen]] = true
 			}
 		}
-		rest = rest[n:]
-		if len(rest) > 0 && rest[0] == ',' {
-			rest = rest[1:]
+	}
+	inputDrvs, _ := fields[1].([]any)
+	for _, d := range inputDrvs {
+		if pair, ok := d.([]any); ok && len(pair) > 0 {
+			addHash(pair[0])
 		}
 	}
-	return out, nil
+	inputSrcs, _ := fields[2].([]any)
+	for _, src := range inputSrcs {
+		addHash(src)
+	}
+	return refs, true, nil
 }
 
-// drvTuple parses ("a","b",…) and returns its strings and the bytes used.
-func drvTuple(b []byte) ([][]byte, int, error) {
-	var fields [][]byte
-	i := 1
-	for i < len(b) {
-		switch b[i] {
-		case ')':
-			return fields, i + 1, nil
-		case ',':
-			i++
-		case '"':
-			j := i + 1
-			var s []byte
-			for j < len(b) && b[j] != '"' {
-				if b[j] == '\\' && j+1 < len(b) {
-					j++
-				}
-				s = append(s, b[j])
-				j++
+// parseATerm parses the subset of ATerm that derivations use: strings with
+// backslash escapes, and lists and tuples of them (both returned as []any).
+func parseATerm(b []byte) (any, []byte, error) {
+	if len(b) == 0 {
+		return nil, nil, fmt.Errorf("unexpected end")
+	}
+	switch b[0] {
+	case '"':
+		var s []byte
+		i := 1
+		for ; i < len(b) && b[i] != '"'; i++ {
+			if b[i] == '\\' && i+1 < len(b) {
+				i++
 			}
-			if j >= len(b) {
-				return nil, 0, fmt.Errorf("unterminated string")
+			s = append(s, b[i])
+		}
+		if i >= len(b) {
+			return nil, nil, fmt.Errorf("unterminated string")
+		}
+		return string(s), b[i+1:], nil
+	case '[', '(':
+		end := byte(']')
+		if b[0] == '(' {
+			end = ')'
+		}
+		var out []any
+		b = b[1:]
+		for {
+			if len(b) > 0 && b[0] == end {
+				return out, b[1:], nil
 			}
-			fields = append(fields, s)
-			i = j + 1
-		default:
-			return nil, 0, fmt.Errorf("unexpected %q in outputs", b[i])
+			v, rest, err := parseATerm(b)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, v)
+			b = rest
+			if len(b) > 0 && b[0] == ',' {
+				b = b[1:]
+			}
 		}
 	}
-	return nil, 0, fmt.Errorf("unterminated outputs")
+	return nil, nil, fmt.Errorf("unexpected %q", b[0])
 }
