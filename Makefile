@@ -19,14 +19,14 @@ install:
 deps:
 	scripts/deps.sh
 
-# The tests build test stores with gcc (cgo stays off for gpack itself), run
+# The tests build test stores with gcc, run
 # programs as an unprivileged user and use the real /nix/store: run as root.
 test: deps lint
-	CGO_ENABLED=1 $(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -count=1 -timeout 25m ./...
 	$(MAKE) fuzz FUZZTIME=20s
 
 test-short:
-	CGO_ENABLED=1 $(GO) test -short -count=1 ./...
+	$(GO) test -short -count=1 ./...
 
 FUZZTIME ?= 1m
 fuzz:

@@ -8,7 +8,7 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/gpack-demo.XXXXXX")
 trap 'chmod -R u+w "$dir"; rm -rf "$dir"' EXIT
 
 echo "== a synthetic store in $dir/store (programs whose interpreter is in the store)"
-CGO_ENABLED=1 go run ./internal/teststore/mkstore "$dir" >/dev/null
+go run ./internal/teststore/mkstore "$dir" >/dev/null
 ls "$dir/store"
 profile=$(echo "$dir"/store/*-profile)
 
