@@ -66,13 +66,8 @@ func quotePath(p string) string {
 // ValidName reports whether name is a store item name: 32 base32 characters,
 // a dash, and a non-empty name of the characters Nix and Guix allow.
 func ValidName(name string) bool {
-	if len(name) < HashLen+2 || name[HashLen] != '-' {
+	if !looksLikeItem(name) {
 		return false
-	}
-	for i := 0; i < HashLen; i++ {
-		if !isB32[name[i]] {
-			return false
-		}
 	}
 	rest := name[HashLen+1:]
 	if rest[0] == '.' {
