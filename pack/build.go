@@ -1,0 +1,323 @@
+package pack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gpack/gpack/closure"
+)
+
+// LinkRequest is a -S LINK=TARGET request: a relative symlink at LINK that points
+// to TARGET inside the first item (a profile), as guix pack's -S does.
+type LinkRequest struct {
+	Link   string // absolute in the pack, e.g. /bin
+	Target string // relative to the first item, e.g. bin
+}
+
+// ParseSymlink parses LINK=TARGET.
+func ParseSymlink(s string) (LinkRequest, error) {
+	link, target, ok := strings.Cut(s, "=")
+	link = path.Clean("/" + link)
+	if !ok || link == "/" {
+		return LinkRequest{}, fmt.Errorf("-S %q: want LINK=TARGET, e.g. -S /bin=bin", s)
+	}
+	target = path.Clean("/" + target)
+	return LinkRequest{Link: link, Target: strings.TrimPrefix(target, "/")}, nil
+}
+
+// Options say what goes into the tree besides the closure.
+type Options struct {
+	// Symlinks are the -S requests.
+	Symlinks []LinkRequest
+	// Relocatable adds the launcher, the manifest and a bin/ wrapper for
+	// every executable in bin/ and sbin/ of the root items.
+	Relocatable bool
+	// Launcher is the launcher binary, needed when Relocatable.
+	Launcher []byte
+	// Manifest renders the manifest for the wrappers; needed when
+	// Relocatable. It is a function so that this package does not depend
+	// on the launcher's.
+	Manifest func(store string, programs map[string]string) ([]byte, error)
+	// LauncherPath, ManifestPath and RootDir are where the launcher, its
+	// manifest and its empty mount point go, relative to the pack root.
+	LauncherPath, ManifestPath, RootDir string
+	// FirstWins resolves two root items that offer the same program name
+	// in favour of the first; otherwise that is an error.
+	FirstWins bool
+	// Mtime is every entry's modification time (default: 1 s after the
+	// epoch, as guix pack and Nix use).
+	Mtime time.Time
+}
+
+// Modes of the directories gpack makes: the store's ancestors are plain
+// directories; the store itself gets the sticky, group-writable mode that the
+// Nix and Guix daemons give it, so that a pack extracted at / keeps a usable
+// store directory.
+const (
+	dirMode   fs.FileMode = 0o755
+	storeMode fs.FileMode = 0o1775
+)
+
+// Build lays out the closure g as a tree.
+func Build(ctx context.Context, g *closure.Graph, opts Options) (*Tree, error) {
+	if opts.Mtime.IsZero() {
+		opts.Mtime = time.Unix(1, 0)
+	}
+	t := &Tree{Store: g.Store, Items: g.Requisites(g.Roots...), Roots: g.Roots, Mtime: opts.Mtime.UTC()}
+	storeRel := strings.TrimPrefix(g.Store, "/")
+	if storeRel == "" {
+		return nil, fmt.Errorf("the store directory cannot be /")
+	}
+	b := &builder{t: t, index: map[string]int{}}
+
+	comps := strings.Split(storeRel, "/")
+	for i := range comps {
+		mode := dirMode
+		if i == len(comps)-1 {
+			mode = storeMode
+		}
+		if err := b.add(Entry{Path: strings.Join(comps[:i+1], "/"), Kind: Dir, Mode: mode}); err != nil {
+			return nil, err
+		}
+	}
+	for _, item := range t.Items {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := b.walk(ctx, item, storeRel+"/"+filepath.Base(item)); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range opts.Symlinks {
+		if err := b.symlink(s, g); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Relocatable {
+		if err := b.wrappers(g, opts); err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(t.Entries, func(i, j int) bool { return Less(t.Entries[i].Path, t.Entries[j].Path) })
+	if err := Validate(t); err != nil {
+		return nil, fmt.Errorf("pack tree: %w", err)
+	}
+	return t, nil
+}
+
+type builder struct {
+	t     *Tree
+	index map[string]int // path -> entry index
+}
+
+// add appends e, or checks that an entry already there is the same
+// directory (parents are added by several requests).
+func (b *builder) add(e Entry) error {
+	if i, ok := b.index[e.Path]; ok {
+		old := b.t.Entries[i]
+		if old.Kind == Dir && e.Kind == Dir {
+			return nil
+		}
+		return &closure.Error{Path: "/" + e.Path, What: fmt.Sprintf("two entries of the pack want this path (a %s and a %s)", old.Kind, e.Kind), Fix: "change the -S links so they do not meet the store, bin/ of -R, or each other"}
+	}
+	b.index[e.Path] = len(b.t.Entries)
+	b.t.Entries = append(b.t.Entries, e)
+	return nil
+}
+
+// parents adds the directories above rel.
+func (b *builder) parents(rel string) error {
+	dir := path.Dir(rel)
+	if dir == "." {
+		return nil
+	}
+	if err := b.parents(dir); err != nil {
+		return err
+	}
+	return b.add(Entry{Path: dir, Kind: Dir, Mode: dirMode})
+}
+
+// walk adds the file tree at src (a store item) under rel.
+func (b *builder) walk(ctx context.Context, src, rel string) error {
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return readError(src, err)
+	}
+	// Keep the store's permission bits, in tar's numbering.
+	perm := fi.Mode().Perm()
+	for _, m := range []struct{ go_, unix fs.FileMode }{{fs.ModeSetuid, 0o4000}, {fs.ModeSetgid, 0o2000}, {fs.ModeSticky, 0o1000}} {
+		if fi.Mode()&m.go_ != 0 {
+			perm |= m.unix
+		}
+	}
+	switch {
+	case fi.Mode().IsRegular():
+		return b.add(Entry{Path: rel, Kind: File, Mode: perm, Size: fi.Size(), Source: src})
+	case fi.Mode()&fs.ModeSymlink != 0:
+		target, err := os.Readlink(src)
+		if err != nil {
+			return readError(src, err)
+		}
+		return b.add(Entry{Path: rel, Kind: Symlink, Mode: 0o777, Target: target})
+	case fi.IsDir():
+		if err := b.add(Entry{Path: rel, Kind: Dir, Mode: perm}); err != nil {
+			return err
+		}
+		ents, err := os.ReadDir(src)
+		if err != nil {
+			return readError(src, err)
+		}
+		for _, e := range ents {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := b.walk(ctx, src+"/"+e.Name(), rel+"/"+e.Name()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return &closure.Error{Path: src, What: "a special file inside a store item", Fix: "store items hold only files, directories and symlinks"}
+}
+
+func readError(p string, err error) error {
+	if errors.Is(err, fs.ErrPermission) {
+		return &closure.Error{Path: p, What: "permission denied", Fix: "make it readable or run gpack as its owner", Err: err}
+	}
+	return &closure.Error{Path: p, What: err.Error(), Err: err}
+}
+
+// symlink adds a -S link, relative to its own directory.
+func (b *builder) symlink(s LinkRequest, g *closure.Graph) error {
+	if len(g.Roots) == 0 {
+		return fmt.Errorf("-S needs an item to point into")
+	}
+	storeRel := strings.TrimPrefix(g.Store, "/")
+	link := strings.TrimPrefix(s.Link, "/")
+	if link == storeRel || strings.HasPrefix(link, storeRel+"/") || strings.HasPrefix(storeRel, link+"/") {
+		return &closure.Error{Path: s.Link, What: "-S link would replace the store or one of its parents", Fix: "choose a LINK outside " + g.Store}
+	}
+	target := strings.TrimPrefix(g.Roots[0], "/")
+	if s.Target != "" {
+		target += "/" + s.Target
+	}
+	if _, err := os.Lstat("/" + target); err != nil {
+		return &closure.Error{Path: "/" + target, What: "-S target does not exist in the first item", Fix: "TARGET is relative to " + g.Roots[0]}
+	}
+	rel, err := filepath.Rel(path.Dir(link), target)
+	if err != nil {
+		return fmt.Errorf("-S %s: %w", s.Link, err)
+	}
+	if err := b.parents(link); err != nil {
+		return err
+	}
+	return b.add(Entry{Path: link, Kind: Symlink, Mode: 0o777, Target: rel})
+}
+
+// wrappers adds the launcher, one hard link to it per program of the root
+// items' bin/ and sbin/, and the manifest.
+func (b *builder) wrappers(g *closure.Graph, opts Options) error {
+	if len(opts.Launcher) == 0 || opts.Manifest == nil || opts.LauncherPath == "" || opts.ManifestPath == "" {
+		return fmt.Errorf("a relocatable pack needs the launcher and its manifest")
+	}
+	programs := map[string]string{}
+	from := map[string]string{} // name -> the item that offers it
+	for _, item := range g.Roots {
+		mine := map[string]bool{}
+		for _, dir := range []string{"bin", "sbin"} {
+			if fi, err := os.Stat(item + "/" + dir); err != nil || !fi.IsDir() {
+				continue
+			}
+			ents, err := os.ReadDir(item + "/" + dir)
+			if err != nil {
+				return readError(item+"/"+dir, err)
+			}
+			for _, e := range ents {
+				name := e.Name()
+				prog := item + "/" + dir + "/" + name
+				if !b.runnable(g, prog) || mine[name] {
+					continue
+				}
+				mine[name] = true
+				if other, ok := from[name]; ok {
+					if opts.FirstWins {
+						continue
+					}
+					return &closure.Error{Path: prog, What: "program name " + name + " is offered by both " + other + " and " + item, Fix: "pack one of them, or pass --collisions=first to keep the first item's"}
+				}
+				if strings.ContainsAny(name, "\t\n") {
+					return &closure.Error{Path: prog, What: "a program name with a tab or newline cannot be wrapped", Fix: "rename it in the item"}
+				}
+				from[name] = item
+				programs[name] = prog
+			}
+		}
+	}
+	if len(programs) == 0 {
+		return &closure.Error{Path: g.Roots[0], What: "no executable in bin/ or sbin/ of the given items, so -R has nothing to wrap", Fix: "give the item (or profile) that holds the programs"}
+	}
+	manifest, err := opts.Manifest(g.Store, programs)
+	if err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	for _, p := range []string{opts.LauncherPath, opts.ManifestPath, opts.RootDir} {
+		if p != "" {
+			if err := b.parents(p); err != nil {
+				return err
+			}
+		}
+	}
+	if err := b.add(Entry{Path: opts.LauncherPath, Kind: File, Mode: 0o555, Size: int64(len(opts.Launcher)), Data: opts.Launcher}); err != nil {
+		return err
+	}
+	if err := b.add(Entry{Path: opts.ManifestPath, Kind: File, Mode: 0o444, Size: int64(len(manifest)), Data: manifest}); err != nil {
+		return err
+	}
+	if opts.RootDir != "" {
+		if err := b.add(Entry{Path: opts.RootDir, Kind: Dir, Mode: 0o555}); err != nil {
+			return err
+		}
+	}
+	if err := b.add(Entry{Path: "bin", Kind: Dir, Mode: dirMode}); err != nil {
+		return err
+	}
+	for name := range programs {
+		if err := b.add(Entry{Path: "bin/" + name, Kind: HardLink, Mode: 0o555, Target: opts.LauncherPath}); err != nil {
+			return err
+		}
+	}
+	b.t.Programs = programs
+	return nil
+}
+
+// runnable reports whether prog, after its symlinks, is an executable
+// regular file of the closure.
+func (b *builder) runnable(g *closure.Graph, prog string) bool {
+	fi, err := os.Stat(prog)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return false
+	}
+	real, err := filepath.EvalSymlinks(prog)
+	if err != nil {
+		return false
+	}
+	// The store directory may itself be reached through a symlink.
+	store := g.Store
+	if s, err := filepath.EvalSymlinks(store); err == nil {
+		store = s
+	}
+	rel, ok := strings.CutPrefix(real, store+"/")
+	if !ok {
+		return false
+	}
+	item, _, _ := strings.Cut(rel, "/")
+	return g.Items[g.Store+"/"+item] != nil
+}

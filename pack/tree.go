@@ -1,0 +1,220 @@
+// Package pack lays a closure out as one deterministic file tree, the Tree
+// that every output format writes: the store items at their store path, their
+// parent directories, -S symlinks, and for relocatable packs the launcher,
+// one hard link to it per program, and the manifest that says which store
+// program each link runs. Determinism, permissions, hard links and symlinks
+// are decided here once, not once per format.
+package pack
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+)
+
+// Kind is the type of a tree entry.
+type Kind uint8
+
+// The kinds of entries. Devices, fifos and sockets never occur: store items
+// cannot hold them, and the closure scan refuses them.
+const (
+	Dir Kind = iota
+	File
+	Symlink
+	HardLink // a second name for an earlier File entry of the tree
+)
+
+func (k Kind) String() string {
+	return [...]string{"dir", "file", "symlink", "hardlink"}[k]
+}
+
+// Entry is one file of the tree.
+type Entry struct {
+	// Path is relative to the pack root, without a leading "./" or "/",
+	// e.g. "nix/store/<hash>-hello/bin/hello".
+	Path string
+	Kind Kind
+	// Mode holds the permission bits only (at most 0o7777).
+	Mode fs.FileMode
+	// Size is the content size of a File.
+	Size int64
+	// Target is a Symlink's target, or the Path of the File a HardLink
+	// names.
+	Target string
+	// Source is the file on disk that holds a File's content, when Data
+	// is nil.
+	Source string
+	// Data is the content of a File that gpack generates (the launcher,
+	// the manifest).
+	Data []byte
+}
+
+// Open returns a File entry's content. It fails when the source file's size
+// is not the size recorded when the tree was built, so that a file changed
+// while packing gives an error instead of a corrupt archive.
+func (e *Entry) Open() (io.ReadCloser, error) {
+	if e.Kind != File {
+		return nil, fmt.Errorf("open %s: a %s has no content", e.Path, e.Kind)
+	}
+	if e.Data != nil || e.Source == "" {
+		return io.NopCloser(bytes.NewReader(e.Data)), nil
+	}
+	f, err := os.Open(e.Source)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", e.Source, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("stat %s: %w", e.Source, err)
+	}
+	if fi.Size() != e.Size {
+		f.Close()
+		return nil, fmt.Errorf("%s changed while gpack read it (size %d, was %d)", e.Source, fi.Size(), e.Size)
+	}
+	return &exactReader{f: f, left: e.Size, name: e.Source}, nil
+}
+
+// exactReader reads exactly the recorded size and fails if the file ends
+// early, since a tar header already promised that many bytes.
+type exactReader struct {
+	f    *os.File
+	left int64
+	name string
+}
+
+func (r *exactReader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	n, err := r.f.Read(p)
+	r.left -= int64(n)
+	if err == io.EOF && r.left > 0 {
+		return n, fmt.Errorf("%s shrank while gpack read it", r.name)
+	}
+	if err != nil && err != io.EOF {
+		return n, fmt.Errorf("read %s: %w", r.name, err)
+	}
+	return n, nil
+}
+
+func (r *exactReader) Close() error { return r.f.Close() }
+
+// Tree is a pack's file tree: entries sorted by Less, parents before their
+// children, every path unique.
+type Tree struct {
+	Entries []Entry
+	// Store is the store directory the items come from, e.g. /gnu/store.
+	Store string
+	// Items are the closure's items, dependencies first.
+	Items []string
+	// Roots are the items the pack was asked for.
+	Roots []string
+	// Programs maps each wrapper name of a relocatable pack to the store
+	// program it runs; empty for other packs.
+	Programs map[string]string
+	// Mtime is the modification time of every entry.
+	Mtime time.Time
+}
+
+// Totals counts the tree's files and the bytes of their contents.
+func (t *Tree) Totals() (files int, bytes int64) {
+	for i := range t.Entries {
+		if t.Entries[i].Kind == File {
+			files++
+			bytes += t.Entries[i].Size
+		}
+	}
+	return files, bytes
+}
+
+// Less orders paths as a depth-first walk that visits each directory's
+// names in byte order meets them (GNU tar's --sort=name): "/" sorts below
+// every other byte, so "a/b" < "a.b" < "ab".
+func Less(a, b string) bool {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		ca, cb := a[i], b[i]
+		if ca == cb {
+			continue
+		}
+		if ca == '/' {
+			return true
+		}
+		if cb == '/' {
+			return false
+		}
+		return ca < cb
+	}
+	return len(a) < len(b)
+}
+
+// Validate checks the invariants every format relies on: entries sorted and
+// unique, each parent a directory that comes first, clean relative paths,
+// permission bits only, hard links to earlier files outside the store, and
+// symlinks with targets.
+func Validate(t *Tree) error {
+	seen := make(map[string]Kind, len(t.Entries))
+	storeRel := strings.TrimPrefix(t.Store, "/") + "/"
+	for i := range t.Entries {
+		e := &t.Entries[i]
+		if e.Path == "" || strings.HasPrefix(e.Path, "/") || strings.HasSuffix(e.Path, "/") ||
+			strings.Contains(e.Path, "//") || strings.Contains(e.Path, "\x00") {
+			return fmt.Errorf("entry %q: not a clean relative path", e.Path)
+		}
+		for _, c := range strings.Split(e.Path, "/") {
+			if c == "." || c == ".." {
+				return fmt.Errorf("entry %q: not a clean relative path", e.Path)
+			}
+		}
+		if i > 0 && !Less(t.Entries[i-1].Path, e.Path) {
+			return fmt.Errorf("entry %q: not sorted after %q, or a duplicate", e.Path, t.Entries[i-1].Path)
+		}
+		if j := strings.LastIndexByte(e.Path, '/'); j >= 0 {
+			if k, ok := seen[e.Path[:j]]; !ok || k != Dir {
+				return fmt.Errorf("entry %q: its parent is not an earlier directory", e.Path)
+			}
+		}
+		if e.Mode&^0o7777 != 0 {
+			return fmt.Errorf("entry %q: mode %o has more than permission bits", e.Path, e.Mode)
+		}
+		switch e.Kind {
+		case Symlink:
+			if e.Target == "" {
+				return fmt.Errorf("entry %q: symlink without a target", e.Path)
+			}
+		case HardLink:
+			if k, ok := seen[e.Target]; !ok || k != File {
+				return fmt.Errorf("entry %q: hard link to %q, which is not an earlier file", e.Path, e.Target)
+			}
+			if strings.HasPrefix(e.Target, storeRel) || strings.HasPrefix(e.Path, storeRel) {
+				return fmt.Errorf("entry %q: hard link inside the store", e.Path)
+			}
+		case File:
+			if e.Size < 0 || (e.Data != nil && int64(len(e.Data)) != e.Size) {
+				return fmt.Errorf("entry %q: size %d does not match its content", e.Path, e.Size)
+			}
+		}
+		seen[e.Path] = e.Kind
+	}
+	return nil
+}
+
+// Progress receives what a format has written so far. Formats call Add
+// after each file; the CLI renders it.
+type Progress interface {
+	Add(files int, bytes int64)
+}
+
+// NoProgress discards progress.
+type NoProgress struct{}
+
+// Add does nothing.
+func (NoProgress) Add(int, int64) {}
