@@ -1,0 +1,85 @@
+package runner
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// forwardedSignals are the signals that people and job managers send to a
+// program to stop, reload or resize it. SIGKILL and SIGSTOP cannot be caught;
+// SIGTSTP, SIGTTIN and SIGTTOU stop the first stage and the program alike,
+// because they share a process group.
+var forwardedSignals = []os.Signal{
+	syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
+}
+
+// forwarder relays the signals the first stage receives to the program.
+type forwarder struct {
+	ch   chan os.Signal
+	done chan struct{}
+}
+
+// catchSignals starts catching the forwarded signals. Signals that the
+// launcher inherited as ignored (nohup, a background job of a
+// non-interactive shell) stay ignored, and so stay ignored for the program
+// too, which inherits the disposition through both execs.
+func catchSignals() *forwarder {
+	f := &forwarder{ch: make(chan os.Signal, 16), done: make(chan struct{})}
+	var sigs []os.Signal
+	for _, s := range forwardedSignals {
+		if !signal.Ignored(s) {
+			sigs = append(sigs, s)
+		}
+	}
+	signal.Notify(f.ch, sigs...)
+	return f
+}
+
+// forwardTo relays caught signals to c until stop.
+func (f *forwarder) forwardTo(c *child) {
+	go func() {
+		for {
+			select {
+			case s := <-f.ch:
+				if sig, ok := s.(syscall.Signal); ok && !fromTerminal(s) {
+					c.signal(sig)
+				}
+			case <-f.done:
+				return
+			}
+		}
+	}()
+}
+
+// stop ends catching and forwarding.
+func (f *forwarder) stop() {
+	signal.Stop(f.ch)
+	close(f.done)
+}
+
+// fromTerminal reports whether s probably came from the controlling terminal
+// (Ctrl-C, Ctrl-\, a resize, a hangup). The terminal sends those to its whole
+// foreground process group, which holds the program as well as the launcher,
+// so relaying them would deliver them twice: a shell trap or Python's
+// KeyboardInterrupt would run twice. A Go program cannot see the sender of a
+// signal (no siginfo), so this asks whether our process group is the
+// terminal's foreground group; the cost is that a kill -INT aimed at a
+// launcher running in the foreground of a terminal is not relayed.
+func fromTerminal(s os.Signal) bool {
+	switch s {
+	case syscall.SIGINT, syscall.SIGQUIT, syscall.SIGWINCH, syscall.SIGHUP:
+	default:
+		return false
+	}
+	fd, err := unix.Open("/dev/tty", unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return false // no controlling terminal
+	}
+	defer unix.Close(fd)
+	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
+}
