@@ -29,14 +29,49 @@
 //
 // The userns engine needs no privilege where the kernel grants unprivileged
 // user namespaces. A Go process is multi-threaded and so cannot
-// unshare(CLONE_NEWUSER) itself; the launcher starts a second copy of itself
-// ("stage 2") in new user and mount namespaces with an identity uid/gid map.
-// Stage 2 mounts a tmpfs on [RootDir] and fills it with the host's / (one
-// recursive bind when the host has the store directory, else a mirror of
-// each directory along the store path), binds the pack's store at the store
-// path, makes it the root with pivot_root and execs the program. It reports a
-// failure on an inherited close-on-exec pipe, so an empty pipe means the
-// program started. The first process stays behind to forward signals and to
-// return the program's exit status. README.md describes the mechanism and its
-// limits in full.
+// unshare(CLONE_NEWUSER) itself, and Go cannot run ordinary code between fork
+// and exec; re-executing the launcher as a second stage would cost a second
+// Go start-up, most of the engine's time. So the launcher clones a child
+// itself, with a raw clone(CLONE_NEWUSER|CLONE_NEWNS|SIGCHLD), and the child
+// does the whole namespace setup with raw system calls and then execs the
+// program: it writes its own identity uid/gid maps, mounts a tmpfs on
+// [RootDir] and fills it with the host's / (one recursive bind when the host
+// has the store directory, else a mirror of each directory along the store
+// path), binds the pack's store at the store path, makes it the root with
+// pivot_root, returns to the working directory and execs the program.
+//
+// The child follows the discipline of the standard library's
+// syscall.forkAndExecInChild, for the same reasons:
+//
+//   - It is a copy of a multi-threaded Go process in which only the cloning
+//     thread exists, and other threads may have held runtime locks at the
+//     time, so it must not allocate, take a lock, grow its stack or be
+//     preempted. Its functions are //go:nosplit (the linker then proves that
+//     their stack fits) and call nothing but syscall.RawSyscall and
+//     RawSyscall6. Everything it needs, NUL-terminated paths, argv and envp,
+//     the id maps, the mount list (the host's directories are listed by the
+//     parent), the working directory, is built by the parent before the
+//     clone as addresses and system-call arguments (childPlan), so the child
+//     only loops over arrays.
+//   - Every signal is blocked on the cloning thread, which is locked to its
+//     goroutine, from before the clone: no Go signal handler (SIGURG
+//     preemption, a forwarded SIGINT) can run in the child. The parent
+//     restores its mask right after the clone; the child first resets every
+//     caught signal to its default action, so that a signal forwarded early
+//     acts as it would on the program, and restores the mask just before
+//     execve.
+//   - A process that has just created a user namespace holds every
+//     capability in it, and may map its own effective uid and gid there
+//     (after denying setgroups), so the child writes its own maps: no round
+//     trip with the parent, which would have to wait for the clone and
+//     write them from outside.
+//   - It reports a failure as a small binary record (the step and the
+//     errno) on a close-on-exec pipe and exits: a successful exec closes the
+//     pipe with nothing written, so an empty pipe means the program started.
+//     The parent words the record as a message and tries the next engine.
+//
+// The launcher stays as the program's parent to forward signals and to return
+// its exit status; PR_SET_PDEATHSIG, set by the child, takes the program down
+// if the launcher is killed. README.md describes the mechanism and its limits
+// in full.
 package runner

@@ -33,15 +33,18 @@ const (
 	debugVar  = "GPACK_DEBUG"
 )
 
+// stageVar marked the re-executed second stage of earlier launchers. The
+// launcher no longer sets it, but still strips it from the program's
+// environment, so that programs never see it and a stray copy cannot reach
+// an earlier launcher (another pack's) that a program starts.
+const stageVar = "GPACK_LAUNCHER_STAGE"
+
 const msgPrefix = "gpack-launcher: "
 
 // Main runs the launcher: it is the whole of cmd/gpack-launcher. It returns
 // only when it could not exec the program in place, with the status to exit
 // with.
 func Main() int {
-	if job, ok := stage2Job(); ok {
-		return runStage2(job)
-	}
 	l := &launch{stderr: os.Stderr, debugOn: debugEnabled(os.Getenv(debugVar))}
 	return l.run()
 }
@@ -50,7 +53,7 @@ func Main() int {
 // that GPACK_DEBUG=yes does what it says.
 func debugEnabled(v string) bool { return v != "" && v != "0" }
 
-// launch is one run of the launcher in its first stage.
+// launch is one run of the launcher.
 type launch struct {
 	stderr  io.Writer
 	debugOn bool

@@ -10,14 +10,14 @@ import (
 
 // forwardedSignals are the signals that people and job managers send to a
 // program to stop, reload or resize it. SIGKILL and SIGSTOP cannot be caught;
-// SIGTSTP, SIGTTIN and SIGTTOU stop the first stage and the program alike,
+// SIGTSTP, SIGTTIN and SIGTTOU stop the launcher and the program alike,
 // because they share a process group.
 var forwardedSignals = []os.Signal{
 	syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
 }
 
-// forwarder relays the signals the first stage receives to the program.
+// forwarder relays the signals the launcher receives to the program.
 type forwarder struct {
 	ch   chan os.Signal
 	done chan struct{}
@@ -26,7 +26,7 @@ type forwarder struct {
 // catchSignals starts catching the forwarded signals. Signals that the
 // launcher inherited as ignored (nohup, a background job of a
 // non-interactive shell) stay ignored, and so stay ignored for the program
-// too, which inherits the disposition through both execs.
+// too, which inherits the disposition through the clone and the exec.
 func catchSignals() *forwarder {
 	f := &forwarder{ch: make(chan os.Signal, 16), done: make(chan struct{})}
 	var sigs []os.Signal

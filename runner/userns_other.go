@@ -15,7 +15,3 @@ func (usernsEngine) Name() string { return "userns" }
 func (usernsEngine) Available() error { return errNotLinux }
 
 func (usernsEngine) Run(*Job) (int, error) { return 0, errNotLinux }
-
-func stage2Job() (*stage2Plan, bool) { return nil, false }
-
-func runStage2(*stage2Plan) int { return exitCannotRun }

@@ -1,0 +1,384 @@
+package runner
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// atFDCWD is AT_FDCWD (-100) as a system-call argument.
+const atFDCWD = ^uintptr(99)
+
+// opInfo says what a child step was doing, for the parent's messages: a
+// fatal step's failure reads wrap(errno, msg); a warning step's is a debug
+// line that warn formats.
+type opInfo struct {
+	msg  string
+	warn func(err error) string
+}
+
+// planBuilder turns the userns engine's recipe into the child's steps.
+type planBuilder struct {
+	plan  childPlan
+	info  []opInfo
+	debug func(msg ...string)
+}
+
+func (b *planBuilder) add(op childOp, info opInfo) *childOp {
+	b.plan.ops = append(b.plan.ops, op)
+	b.info = append(b.info, info)
+	return &b.plan.ops[len(b.plan.ops)-1]
+}
+
+// sys adds a fatal system call step.
+func (b *planBuilder) sys(msg string, trap uintptr, a ...uintptr) {
+	op := childOp{kind: opSyscall, trap: trap}
+	copy(op.a[:], a)
+	b.add(op, opInfo{msg: msg})
+}
+
+// warnSys adds a system call step whose failure is a debug line, after
+// which failSkip steps are skipped; success skips okSkip.
+func (b *planBuilder) warnSys(warn func(error) string, okSkip, failSkip int, trap uintptr, a ...uintptr) {
+	op := childOp{kind: opSyscall, trap: trap, warn: true, okSkip: okSkip, failSkip: failSkip}
+	copy(op.a[:], a)
+	b.add(op, opInfo{warn: warn})
+}
+
+// str returns the address of a NUL-terminated copy of s, or 0 for "".
+func (b *planBuilder) str(s string) uintptr {
+	if s == "" {
+		return 0
+	}
+	return b.plan.addr(s)
+}
+
+func (b *planBuilder) mount(msg, src, dst, fstype string, flags uintptr, data string) {
+	b.sys(msg, unix.SYS_MOUNT, b.str(src), b.str(dst), b.str(fstype), flags, b.str(data))
+}
+
+func (b *planBuilder) writeFile(msg, path, data string) {
+	op := childOp{kind: opWriteFile}
+	op.a[0] = b.plan.addr(path)
+	op.a[1] = b.plan.bytes(data)
+	op.a[2] = uintptr(len(data))
+	b.add(op, opInfo{msg: msg})
+}
+
+// build lays out the whole child, in order: its own id maps; the mounts of
+// the new root on newRoot (the host's / with the pack's store at the store
+// path); the switch into it; the way back to the working directory. The host
+// is inspected here, in the parent (which directories exist, what they hold,
+// the flags of the pack's mount), since the child can only run the plan.
+func (b *planBuilder) build(j *Job, newRoot string) error {
+	uid, gid := strconv.Itoa(os.Geteuid()), strconv.Itoa(os.Getegid())
+	// A process that has just created a user namespace holds every
+	// capability in it, and may map its own effective ids: no round trip
+	// with the parent. setgroups must be denied before the gid map.
+	b.writeFile("denying setgroups in the new user namespace", "/proc/self/setgroups", "deny")
+	b.writeFile("writing the uid map", "/proc/self/uid_map", uid+" "+uid+" 1\n")
+	b.writeFile("writing the gid map", "/proc/self/gid_map", gid+" "+gid+" 1\n")
+
+	b.mount("making the mounts private (mount --make-rprivate /)", "", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
+	b.mount("mounting a tmpfs on "+newRoot, "tmpfs", newRoot, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755")
+	// The new root usually sits inside a directory that is itself bound
+	// (the pack is somewhere under /home or /tmp). Unbindable keeps the
+	// recursive binds below from copying the new root into itself.
+	b.mount("making "+newRoot+" unbindable", "", newRoot, "", unix.MS_UNBINDABLE, "")
+
+	if hostHasDir(j.Store) {
+		// The store directory exists here (empty, or another store):
+		// a mount point is ready, so bind / whole, as faithful as it
+		// gets, and cover only the store with the pack's copy.
+		b.debug("the host has ", j.Store, ": binding / whole, with the pack's store over ", j.Store)
+		b.mount("binding / at "+newRoot, "/", newRoot, "", unix.MS_BIND|unix.MS_REC, "")
+	} else {
+		b.debug("the host lacks ", j.Store, ": mirroring / around the store path")
+		if err := b.mirrorAround(newRoot, j.Store); err != nil {
+			return err
+		}
+	}
+	dst := filepath.Join(newRoot, j.Store)
+	src := filepath.Join(j.Root, j.Store)
+	b.mount("binding the pack's store "+src+" at "+j.Store, src, dst, "", unix.MS_BIND|unix.MS_REC, "")
+	if flags, err := readOnlyFlags(src); err != nil {
+		b.debug("the store stays writable: ", err.Error())
+	} else {
+		b.warnSys(func(err error) string {
+			return "the store stays writable: " + wrap(err, "remounting ", dst, " read-only").Error()
+		}, 0, 0, unix.SYS_MOUNT, 0, b.str(dst), 0, flags, 0)
+	}
+
+	// pivot_root rather than chroot: the kernel refuses CLONE_NEWUSER to a
+	// chrooted process, so a program that starts another pack's wrapper
+	// (another store, hence another namespace) would fail. With both
+	// arguments ".", the old root ends up stacked over the new one, where a
+	// lazy unmount removes it. pivot_root cannot leave the initramfs rootfs
+	// that some diskless nodes run from, and there chroot has to do: on
+	// failure the child skips the unmount and chroots; on success it skips
+	// the chroot.
+	dot := b.str(".")
+	b.sys("entering "+newRoot, unix.SYS_CHDIR, b.str(newRoot))
+	b.warnSys(func(err error) string {
+		return "pivot_root failed (" + err.Error() + "), so chroot: programs here cannot create user namespaces"
+	}, 0, 1, unix.SYS_PIVOT_ROOT, dot, dot)
+	b.add(childOp{kind: opSyscall, trap: unix.SYS_UMOUNT2, a: [6]uintptr{dot, unix.MNT_DETACH}, okSkip: 1},
+		opInfo{msg: "detaching the old root"})
+	b.sys("chroot "+newRoot, unix.SYS_CHROOT, dot)
+
+	cwd, err := os.Getwd()
+	if err != nil {
+		b.debug("the working directory is unknown (", err.Error(), "), using /")
+		cwd = "/"
+	}
+	b.warnSys(func(err error) string {
+		return "cannot return to the working directory in the new root (chdir " + cwd + ": " + err.Error() + "), using /"
+	}, 1, 0, unix.SYS_CHDIR, b.str(cwd))
+	b.sys("chdir / in the new root", unix.SYS_CHDIR, b.str("/"))
+	// Ambient capabilities would survive the exec: the program starts
+	// with none in the new namespace.
+	b.warnSys(func(err error) string {
+		return "cannot clear ambient capabilities: " + err.Error()
+	}, 0, 0, unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL)
+
+	return b.plan.setExec(j.Program, j.Args, j.Env)
+}
+
+// mirrorAround plans the new root for a host that lacks the store directory,
+// without writing to the host: walking down the store path, each host
+// directory is mirrored except the next component, which becomes a directory
+// of the tmpfs, down to an empty store directory. The host's directories are
+// listed here; the child creates the mount points and binds them.
+func (b *planBuilder) mirrorAround(newRoot, store string) error {
+	type dirMode struct {
+		path string
+		mode uint32
+	}
+	var modes []dirMode
+	host, dst := "/", newRoot
+	comps := strings.Split(strings.TrimPrefix(store, "/"), "/")
+	for i, c := range comps {
+		if err := b.mirror(host, dst, c); err != nil {
+			return err
+		}
+		host, dst = filepath.Join(host, c), filepath.Join(dst, c)
+		b.sys("creating "+host+" in the new root", unix.SYS_MKDIRAT, atFDCWD, b.str(dst), 0o700)
+		if i == len(comps)-1 {
+			break // the store's own mode is that of the pack's copy
+		}
+		mode := uint32(0o755)
+		if fi, err := os.Stat(host); err == nil && fi.IsDir() {
+			mode = uint32(fi.Mode().Perm())
+			if fi.Mode()&fs.ModeSticky != 0 {
+				mode |= unix.S_ISVTX
+			}
+			if fi.Mode()&fs.ModeSetgid != 0 {
+				mode |= unix.S_ISGID
+			}
+		}
+		modes = append(modes, dirMode{dst, mode})
+	}
+	// The host's modes (1777 for /tmp) come last, deepest first, once the
+	// directories no longer need to be writable for the child.
+	for i := len(modes) - 1; i >= 0; i-- {
+		b.sys("setting the mode of "+modes[i].path, unix.SYS_FCHMODAT, atFDCWD, b.str(modes[i].path), uintptr(modes[i].mode), 0)
+	}
+	return nil
+}
+
+// mirror plans how every entry of the host directory host except skip
+// appears in dst: directories and other files by recursive bind mounts on
+// empty placeholders, symlinks as copies. A missing host directory mirrors as
+// empty, which is how the store path works on a host without /nix.
+func (b *planBuilder) mirror(host, dst, skip string) error {
+	entries, err := os.ReadDir(host)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		return nil
+	case errors.Is(err, fs.ErrPermission):
+		b.debug("cannot list ", host, " (", err.Error(), "): the program sees only the store path in it")
+		return nil
+	case err != nil:
+		return wrap(err, "listing ", host)
+	}
+	for _, e := range entries {
+		if e.Name() == skip {
+			continue
+		}
+		src, tgt := filepath.Join(host, e.Name()), filepath.Join(dst, e.Name())
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(src)
+			if err != nil {
+				return wrap(err, "reading the symlink ", src)
+			}
+			b.sys("copying the symlink "+src, unix.SYS_SYMLINKAT, b.str(target), atFDCWD, b.str(tgt))
+			continue
+		case e.IsDir():
+			b.sys("creating a mount point for "+src, unix.SYS_MKDIRAT, atFDCWD, b.str(tgt), 0o755)
+		default:
+			op := childOp{kind: opCreate}
+			op.a[0] = b.plan.addr(tgt)
+			b.add(op, opInfo{msg: "creating a mount point for " + src})
+		}
+		// A partial mirror would show the program an empty /usr or /home
+		// with no hint why; better to fail and let another engine try.
+		b.mount("binding "+src, src, tgt, "", unix.MS_BIND|unix.MS_REC, "")
+	}
+	return nil
+}
+
+// hostHasDir reports whether every component of the absolute path dir is a
+// real directory on the host. A symlink does not count: mount(2) would follow
+// it from the host's root, out of the new root.
+func hostHasDir(dir string) bool {
+	p := "/"
+	for _, c := range strings.Split(strings.TrimPrefix(dir, "/"), "/") {
+		p = filepath.Join(p, c)
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
+}
+
+// readOnlyFlags are the flags that remount a bind of path read-only. The
+// kernel refuses a remount that would clear the flags the mount inherited
+// from a more privileged namespace (nosuid, nodev, noexec, the atime mode);
+// a bind copies those of the mount that holds path, so they are read there
+// and kept.
+func readOnlyFlags(path string) (uintptr, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return 0, wrap(err, "statfs ", path)
+	}
+	flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY)
+	for _, f := range []struct{ st, ms uintptr }{
+		{unix.ST_NOSUID, unix.MS_NOSUID},
+		{unix.ST_NODEV, unix.MS_NODEV},
+		{unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME},
+		{unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+		{unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if uintptr(st.Flags)&f.st != 0 {
+			flags |= f.ms
+		}
+	}
+	if uintptr(st.Flags)&(unix.ST_NOATIME|unix.ST_RELATIME) == 0 {
+		flags |= unix.MS_STRICTATIME
+	}
+	return flags, nil
+}
+
+// runCloned runs the program of j through a raw clone whose child builds the
+// new root on newRoot and execs the program (userns_clone_unsafe.go).
+func runCloned(j *Job, newRoot string) (int, error) {
+	// Installing the signal handlers takes the Go runtime a new thread
+	// and a good part of a millisecond, so it runs while the plan is
+	// built. It must be done before the clone: the child execs the
+	// program so soon that a signal sent once the program is up could
+	// otherwise still find the launcher without its handler, and kill
+	// it. A signal caught before the child exists waits in the channel
+	// and is forwarded once it does; the child, whose handlers are the
+	// defaults by then, takes it as the program would. A signal that
+	// arrives before the handlers are installed gets its default action,
+	// which is what the program would get too: it has not started yet.
+	fwc := make(chan *forwarder, 1)
+	go func() { fwc <- catchSignals() }()
+	fail := func(err error) (int, error) {
+		(<-fwc).stop()
+		return 0, err
+	}
+
+	// GPACK_DEBUG calls the child "stage 2", as it was when it was a
+	// second copy of the launcher.
+	b := &planBuilder{debug: func(msg ...string) { j.debug(append([]string{"stage 2: "}, msg...)...) }}
+	if err := b.build(j, newRoot); err != nil {
+		return fail(err)
+	}
+	// Close-on-exec at both ends: a successful exec of the program closes
+	// the child's copies with nothing written.
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		return fail(wrap(err, "creating the report pipe"))
+	}
+	r := os.NewFile(uintptr(p[0]), "userns report")
+	b.plan.reportFD = uintptr(p[1])
+	b.plan.ppid = uintptr(os.Getpid())
+
+	restoreFileLimit()
+
+	fw := <-fwc
+	// PR_SET_PDEATHSIG follows the thread that cloned the child: keep
+	// this goroutine on it until the child is gone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	pid, err := startChild(&b.plan)
+	syscall.Close(p[1])
+	if err != nil {
+		fw.stop()
+		r.Close()
+		return 0, startError(err)
+	}
+	c := &child{pid: pid}
+	fw.forwardTo(c)
+
+	report, _ := io.ReadAll(io.LimitReader(r, maxReport))
+	r.Close()
+	var fatal error
+	for _, rec := range parseRecords(report) {
+		errno := syscall.Errno(rec.errno)
+		switch {
+		case rec.kind == recExec:
+			fatal = &ExecError{Path: j.Program, Err: errno}
+		case int(rec.step) >= len(b.info):
+			fatal = errors.New("the userns child reported an unknown step")
+		case rec.kind == recWarn && b.info[rec.step].warn != nil:
+			b.debug(b.info[rec.step].warn(errno))
+		default:
+			fatal = wrap(errno, b.info[rec.step].msg)
+		}
+	}
+	if fatal == nil {
+		j.debug("engine userns: running ", j.Program)
+	}
+	ws, err := c.wait()
+	if err != nil {
+		return 0, &ExecError{Path: j.Program, Err: wrap(err, "waiting for it")}
+	}
+	if fatal != nil {
+		// The launcher goes on (another engine, or its message).
+		fw.stop()
+		return 0, fatal
+	}
+	// The program ran and the launcher exits with its status at once:
+	// stopping the forwarder (signal.Stop waits for the signal machinery
+	// to go idle) would only delay that. A signal that arrives now is
+	// caught and dropped, as one for a program that has just exited.
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}
+
+// restoreFileLimit gives the launcher back the soft RLIMIT_NOFILE it started
+// with, so that the cloned child, and the program, inherit it. The Go runtime
+// raises the soft limit to the hard one at start and remembers the original
+// privately; syscall.ForkExec and syscall.Exec put it back for the new
+// program, but a raw clone copies the raised one. syscall.Exec restores it in
+// the calling process before its execve, and an execve of "" fails at once
+// (ENOENT), leaving the original limit in place. Should a later Go stop doing
+// this, the program merely inherits the raised limit.
+func restoreFileLimit() {
+	_ = syscall.Exec("", nil, nil)
+}
