@@ -33,8 +33,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./closure/
 
 bench: deps build
-	bench/closure.sh
-	$(GO) test -run '^$$' -bench BenchmarkScan -benchtime 20x ./closure/
+	bench/run.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The newcomer's demo: build a small store offline, then let gpack find a
-# profile's closure, its sizes, and why it needs the C library.
+# The newcomer's demo: build a small store offline, let gpack find a
+# profile's closure, pack it as a relocatable tarball, unpack it elsewhere,
+# and run it as an unprivileged user on "a machine without the store" (a
+# mount namespace where the store is hidden), saying which engine ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/gpack-demo.XXXXXX")
+chmod 755 "$dir"
 trap 'chmod -R u+w "$dir"; rm -rf "$dir"' EXIT
 
 echo "== a synthetic store in $dir/store (programs whose interpreter is in the store)"
@@ -19,3 +22,21 @@ bin/gpack closure --size "$profile"
 echo
 echo "== gpack why $profile libc"
 bin/gpack why "$profile" libc
+
+echo
+echo "== gpack pack -R -o $dir/demo.tar.gz $profile"
+bin/gpack pack -R -o "$dir/demo.tar.gz" "$profile"
+mkdir "$dir/unpacked"
+tar -xf "$dir/demo.tar.gz" -C "$dir/unpacked"
+ls "$dir/unpacked" "$dir/unpacked/bin"
+
+echo
+echo "== as nobody, with $dir/store hidden: ./bin/hello and ./bin/greet-script"
+unshare --mount --propagation private sh -c '
+	mount -t tmpfs gpack-demo-hides-the-store "$1"
+	cd "$2"
+	GPACK_DEBUG=1 setpriv --reuid=65534 --regid=65534 --clear-groups ./bin/hello world
+	setpriv --reuid=65534 --regid=65534 --clear-groups ./bin/greet-script
+	echo "the store program alone, without the launcher:"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$3" || true
+' sh "$dir/store" "$dir/unpacked" "$dir/unpacked$(readlink -f "$profile/bin/hello")"

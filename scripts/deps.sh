@@ -5,8 +5,10 @@ set -euo pipefail
 
 # nix-bin: a real Nix store to test against (builds offline, no daemon).
 # patchelf, gcc, binutils: the test stores' programs need store interpreters.
-# hyperfine: make bench's timings.
-packages=(nix-bin patchelf gcc libc6-dev binutils hyperfine)
+# libarchive-tools (bsdtar), zstd, xz-utils: the real readers of tarballs.
+# util-linux (unshare, setpriv): "the target machine" in tests.
+# hyperfine, pigz, bubblewrap: make bench's timings and yardsticks.
+packages=(nix-bin patchelf gcc libc6-dev binutils hyperfine libarchive-tools zstd xz-utils pigz bubblewrap util-linux)
 
 missing=()
 for p in "${packages[@]}"; do

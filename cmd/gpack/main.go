@@ -83,7 +83,7 @@ EXIT STATUS
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newClosureCommand(), newWhyCommand())
+	root.AddCommand(newClosureCommand(), newWhyCommand(), newPackCommand())
 	return root
 }
 

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# bench/run.sh: make bench. Every table, side by side on one corpus:
+# gpack closure (bench/closure.sh), gpack pack against the tar pipelines
+# (bench/pack.sh), the launcher's start-up (bench/launcher.sh) and the
+# scanner's speed per core (go test -bench). Runs as root.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+echo "## gpack closure"
+bench/closure.sh
+
+echo
+echo "## gpack pack"
+bench/pack.sh
+
+echo
+echo "## launcher start-up (echo from the corpus's coreutils, through a -R pack)"
+root=$(bench/corpus.sh)
+profile=$(nix-store -qR "$root" | grep -- '-profile$')
+tmp=$(mktemp -d /var/tmp/gpack-bench-launcher.XXXXXX)
+trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"
+bin/gpack pack -q -R -C none -o "$tmp/p.tar" "$profile" >/dev/null
+mkdir "$tmp/root"
+tar -xf "$tmp/p.tar" -C "$tmp/root"
+bench/launcher.sh "$tmp/root" echo hi
+
+echo
+echo "## reference scanner, one core"
+go test -run '^$' -bench BenchmarkScan -benchtime 20x ./closure/ | grep -E '^Benchmark'

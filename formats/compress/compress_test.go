@@ -1,0 +1,622 @@
+package compress
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+)
+
+var algos = []Algo{Gzip, Zstd, Xz, None}
+
+// blockSize is each algorithm's unit of parallel work, where the boundary
+// cases lie: for zstd the job of klauspost/compress's parallel encoder
+// (4 × its 8 MiB window).
+func blockSize(a Algo) int {
+	switch a {
+	case Gzip:
+		return gzipBlockSize
+	case Zstd:
+		return 32 << 20
+	case Xz:
+		return xzBlockSize(xzDefaultLevel)
+	}
+	return 1 << 20
+}
+
+// tool is the command that decompresses a to stdout, and the Debian package
+// that has it.
+func tool(t *testing.T, a Algo) []string {
+	t.Helper()
+	var cmd []string
+	var pkg string
+	switch a {
+	case Gzip:
+		cmd, pkg = []string{"gzip", "-dc"}, "gzip"
+	case Zstd:
+		cmd, pkg = []string{"zstd", "-dc"}, "zstd"
+	case Xz:
+		cmd, pkg = []string{"xz", "-dc"}, "xz-utils"
+	default:
+		cmd, pkg = []string{"cat"}, "coreutils"
+	}
+	if _, err := exec.LookPath(cmd[0]); err != nil {
+		t.Fatalf("%s not found: install Debian's %s (make deps)", cmd[0], pkg)
+	}
+	return cmd
+}
+
+// goReader decompresses with the Go decoders.
+func goReader(a Algo, r io.Reader) (io.Reader, error) {
+	switch a {
+	case Gzip:
+		return gzip.NewReader(r)
+	case Zstd:
+		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, err
+		}
+		return d.IOReadCloser(), nil
+	case Xz:
+		return xz.NewReader(r)
+	}
+	return r, nil
+}
+
+func goDecompress(a Algo, z []byte) ([]byte, error) {
+	r, err := goReader(a, bytes.NewReader(z))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(r)
+}
+
+// toolDecompress runs the real command on a file, as a user would.
+func toolDecompress(t *testing.T, a Algo, z []byte) []byte {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "in"+a.Ext())
+	if err := os.WriteFile(f, z, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	argv := append(tool(t, a), f)
+	var stderr bytes.Buffer
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, stderr.Bytes())
+	}
+	return out
+}
+
+// compress writes data through NewWriter in pieces whose sizes come from
+// rng (or in one Write when rng is nil).
+func compress(t testing.TB, a Algo, opts Options, data []byte, rng *rand.Rand) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, err := NewWriter(&buf, a, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeChunks(t, zw, data, rng)
+	if err := zw.Close(); err != nil {
+		t.Fatalf("%s Close: %v", a, err)
+	}
+	return buf.Bytes()
+}
+
+func writeChunks(t testing.TB, w io.Writer, data []byte, rng *rand.Rand) {
+	t.Helper()
+	for len(data) > 0 {
+		n := len(data)
+		if rng != nil {
+			// Mostly small writes, now and then a large one that spans
+			// several blocks.
+			n = min(n, 1+rng.IntN(1<<uint(rng.IntN(23))))
+		}
+		k, err := w.Write(data[:n])
+		if err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+		if k != n {
+			t.Fatalf("Write wrote %d of %d bytes", k, n)
+		}
+		data = data[n:]
+	}
+}
+
+// corpus returns n bytes of real, mixed data: the host's programs and
+// libraries interleaved with Go source text, in a fixed order. It stands in
+// for a store closure.
+func corpus(t testing.TB, n int) []byte {
+	t.Helper()
+	corpusOnce.Do(func() { corpusData, corpusErr = readCorpus(96 << 20) })
+	if corpusErr != nil {
+		t.Fatal(corpusErr)
+	}
+	if n > len(corpusData) {
+		t.Fatalf("corpus has %d bytes, %d wanted", len(corpusData), n)
+	}
+	return corpusData[:n]
+}
+
+var (
+	corpusOnce sync.Once
+	corpusData []byte
+	corpusErr  error
+)
+
+func readCorpus(limit int) ([]byte, error) {
+	var bins, texts []string
+	list := func(root string, keep func(string) bool, out *[]string) error {
+		return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() && keep(p) {
+				*out = append(*out, p)
+			}
+			return nil
+		})
+	}
+	if err := list("/usr/bin", func(string) bool { return true }, &bins); err != nil {
+		return nil, fmt.Errorf("listing the corpus: %w", err)
+	}
+	src := filepath.Join(runtime.GOROOT(), "src")
+	if err := list(src, func(p string) bool { return strings.HasSuffix(p, ".go") }, &texts); err != nil {
+		return nil, fmt.Errorf("listing the corpus: %w", err)
+	}
+	var buf bytes.Buffer
+	for i := 0; buf.Len() < limit && (i < len(bins) || i < len(texts)); i++ {
+		// One program, then text worth about as much.
+		if i < len(bins) {
+			b, err := os.ReadFile(bins[i])
+			if err != nil {
+				return nil, fmt.Errorf("reading the corpus: %w", err)
+			}
+			buf.Write(b)
+		}
+		for j := i * 20; j < len(texts) && j < (i+1)*20; j++ {
+			b, err := os.ReadFile(texts[j])
+			if err != nil {
+				return nil, fmt.Errorf("reading the corpus: %w", err)
+			}
+			buf.Write(b)
+		}
+	}
+	if buf.Len() < limit {
+		return nil, fmt.Errorf("corpus: /usr/bin and %s hold only %d bytes, %d wanted", src, buf.Len(), limit)
+	}
+	return buf.Bytes()[:limit], nil
+}
+
+func TestParseAlgo(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Algo
+		ext  string
+	}{
+		{"gzip", Gzip, ".gz"},
+		{"gz", Gzip, ".gz"},
+		{"zstd", Zstd, ".zst"},
+		{"zst", Zstd, ".zst"},
+		{"xz", Xz, ".xz"},
+		{"none", None, ""},
+		{"XZ", Xz, ".xz"},
+	} {
+		got, err := ParseAlgo(tc.in)
+		if err != nil || got != tc.want || got.Ext() != tc.ext {
+			t.Errorf("ParseAlgo(%q) = %q (ext %q), %v; want %q (ext %q)", tc.in, got, got.Ext(), err, tc.want, tc.ext)
+		}
+	}
+	for _, in := range []string{"", "bzip2", "lzip", "gzip -9", "zstd3"} {
+		_, err := ParseAlgo(in)
+		if err == nil || !strings.Contains(err.Error(), "gzip, zstd, xz or none") {
+			t.Errorf("ParseAlgo(%q): got %v, want an error listing the choices", in, err)
+		}
+	}
+}
+
+func TestNewWriterRejects(t *testing.T) {
+	for _, tc := range []struct {
+		algo Algo
+		opts Options
+		want string
+	}{
+		{"bzip2", Options{}, `unknown compression "bzip2"`},
+		{"gz", Options{}, `unknown compression "gz"`}, // aliases are for ParseAlgo
+		{Gzip, Options{Level: 10}, "gzip level 10 out of range 1-9"},
+		{Gzip, Options{Level: -1}, "gzip level -1 out of range 1-9"},
+		{Zstd, Options{Level: 23}, "zstd level 23 out of range 1-22"},
+		{Xz, Options{Level: 10}, "xz level 10 out of range 1-9"},
+		{None, Options{Level: 1}, "compression none takes no level"},
+		{Gzip, Options{Concurrency: -1}, "concurrency -1 is negative"},
+	} {
+		_, err := NewWriter(io.Discard, tc.algo, tc.opts)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewWriter(%q, %+v): got %v, want %q", tc.algo, tc.opts, err, tc.want)
+		}
+	}
+	for _, a := range algos {
+		lo, hi := a.LevelRange()
+		for l := lo; l <= hi; l++ {
+			if _, err := NewWriter(io.Discard, a, Options{Level: l}); err != nil {
+				t.Errorf("%s level %d: %v", a, l, err)
+			}
+		}
+		if d := a.DefaultLevel(); d < lo || d > hi {
+			t.Errorf("%s default level %d outside %d-%d", a, d, lo, hi)
+		}
+	}
+}
+
+// TestRoundTrip decompresses with the real tools and with the Go readers,
+// at the sizes where block boundaries fall.
+func TestRoundTrip(t *testing.T) {
+	for _, a := range algos {
+		bs := blockSize(a)
+		sizes := []struct {
+			name string
+			n    int
+		}{
+			{"empty", 0},
+			{"1 byte", 1},
+			{"100 KiB", 100 << 10},
+			{"one block", bs},
+			{"one block + 1", bs + 1},
+			{"2.5 blocks", bs*2 + bs/2},
+		}
+		for _, sz := range sizes {
+			if testing.Short() && sz.n > 8<<20 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s/%s", a, sz.name), func(t *testing.T) {
+				t.Parallel()
+				data := corpus(t, sz.n)
+				rng := rand.New(rand.NewPCG(uint64(sz.n), 1))
+				z := compress(t, a, Options{Concurrency: 3}, data, rng)
+				if a == None && !bytes.Equal(z, data) {
+					t.Fatal("none changed the data")
+				}
+				got, err := goDecompress(a, z)
+				if err != nil {
+					t.Fatalf("Go reader: %v", err)
+				}
+				if !bytes.Equal(got, data) {
+					t.Fatalf("Go reader: got %d bytes, want %d (first difference at %d)", len(got), len(data), firstDiff(got, data))
+				}
+				if got := toolDecompress(t, a, z); !bytes.Equal(got, data) {
+					t.Fatalf("%s: got %d bytes, want %d (first difference at %d)", tool(t, a)[0], len(got), len(data), firstDiff(got, data))
+				}
+			})
+		}
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// TestGzipHeader checks that nothing about the time or the host gets into
+// the gzip header: it must be the one `gzip -n` writes on Unix.
+func TestGzipHeader(t *testing.T) {
+	z := compress(t, Gzip, Options{}, []byte("hello\n"), nil)
+	// ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=2 (level 9) OS=3 (Unix)
+	want := []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3}
+	if !bytes.Equal(z[:10], want) {
+		t.Errorf("header % x, want % x", z[:10], want)
+	}
+	ref := exec.Command("gzip", "-9n")
+	ref.Stdin = strings.NewReader("hello\n")
+	out, err := ref.Output()
+	if err != nil {
+		t.Fatalf("gzip -9n: %v", err)
+	}
+	if !bytes.Equal(out[:10], want) {
+		t.Errorf("gzip -9n writes header % x, this test wants % x", out[:10], want)
+	}
+}
+
+// TestTarDetects hands each compression of a small tarball to GNU tar,
+// which must recognize it by its magic number alone.
+func TestTarDetects(t *testing.T) {
+	if _, err := exec.LookPath("tar"); err != nil {
+		t.Fatal("tar not found: install Debian's tar")
+	}
+	files := map[string]string{"a.txt": "alpha\n", "dir/b.txt": strings.Repeat("beta ", 1000)}
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for k := range files {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		hdr := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name])), ModTime: time.Unix(1, 0), Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(tw, files[name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range algos {
+		t.Run(string(a), func(t *testing.T) {
+			tool(t, a) // tar runs the decompressor
+			dir := t.TempDir()
+			// A neutral name, so that tar cannot go by the extension.
+			archive := filepath.Join(dir, "pack")
+			if err := os.WriteFile(archive, compress(t, a, Options{}, tb.Bytes(), nil), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, "out")
+			if err := os.Mkdir(out, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if msg, err := exec.Command("tar", "-xf", archive, "-C", out).CombinedOutput(); err != nil {
+				t.Fatalf("tar -xf: %v\n%s", err, msg)
+			}
+			for name, want := range files {
+				got, err := os.ReadFile(filepath.Join(out, name))
+				if err != nil || string(got) != want {
+					t.Errorf("%s: got %q, %v", name, got, err)
+				}
+			}
+		})
+	}
+}
+
+// TestDeterministic compresses the same data with different Concurrency,
+// GOMAXPROCS and Write sizes: the output must not change.
+func TestDeterministic(t *testing.T) {
+	// Enough for several blocks of every algorithm (xz has the largest).
+	n := 2*xzBlockSize(xzDefaultLevel) + 12345
+	if testing.Short() {
+		n = 6<<20 + 12345
+	}
+	data := corpus(t, n)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, a := range algos {
+		t.Run(string(a), func(t *testing.T) {
+			var want []byte
+			for _, tc := range []struct {
+				procs, conc int
+				rng         *rand.Rand
+			}{
+				{2, 1, nil},
+				{2, 2, rand.New(rand.NewPCG(1, 2))},
+				{2, 8, rand.New(rand.NewPCG(3, 4))},
+				{2, 0, nil},
+				{1, 0, rand.New(rand.NewPCG(5, 6))},
+				{1, 3, nil},
+			} {
+				runtime.GOMAXPROCS(tc.procs)
+				got := compress(t, a, Options{Concurrency: tc.conc}, data, tc.rng)
+				if want == nil {
+					want = got
+					continue
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("GOMAXPROCS %d, Concurrency %d, random writes %v: output differs (%d bytes, first at %d; %d bytes before)",
+						tc.procs, tc.conc, tc.rng != nil, len(got), firstDiff(got, want), len(want))
+				}
+			}
+		})
+	}
+}
+
+// TestGolden pins the output on synthetic data that is the same on every
+// machine. A change means a dependency or the block layout changed, and
+// every pack's digest with it: update the digests deliberately.
+func TestGolden(t *testing.T) {
+	// Several blocks of every algorithm: 2 zstd jobs, 3 xz blocks.
+	data := synthetic(34<<20 + 7)
+	want := map[Algo]string{
+		Gzip: "39e6e213cf51d6c44612f0c38e9a05a02a6e459bd67908979a75d1a5094b59ed",
+		Zstd: "ad43aea85161e162d441e39d9af31c4d8d5a73fe1f27ae0a9f2dabbb573c093b",
+		Xz:   "320945f8c990cfbee1fd49fb12aef712323b0d19aa2b0c945bd6f491d6d3f2e8",
+		None: "cd3da391a3fc52d054a7b7f3b995c5f02a100f5713b0761077a3aa90193de1c6",
+	}
+	for _, a := range algos {
+		z := compress(t, a, Options{Concurrency: 2}, data, nil)
+		sum := sha256.Sum256(z)
+		t.Logf("%s: %d bytes", a, len(z))
+		if got := hex.EncodeToString(sum[:]); got != want[a] {
+			t.Errorf("%s: output sha256 %s, want %s: the compressed bytes changed (dependency bump?); if that is intended, update the digest and say so in the change", a, got, want[a])
+		}
+	}
+}
+
+// synthetic makes compressible data from a fixed seed: words in random order
+// mixed with random bytes.
+func synthetic(n int) []byte {
+	rng := rand.New(rand.NewPCG(42, 42))
+	words := strings.Fields("store item closure pack tarball squashfs layer digest launcher namespace ptrace profile wrapper symlink")
+	var b bytes.Buffer
+	for b.Len() < n {
+		if rng.IntN(50) == 0 {
+			for range rng.IntN(16) {
+				b.WriteByte(byte(rng.Uint32()))
+			}
+			continue
+		}
+		b.WriteString(words[rng.IntN(len(words))])
+		b.WriteByte(" \n/-"[rng.IntN(4)])
+	}
+	return b.Bytes()[:n]
+}
+
+// failWriter accepts n bytes, then fails.
+type failWriter struct{ n int }
+
+var errFull = errors.New("disk full")
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	if len(p) <= f.n {
+		f.n -= len(p)
+		return len(p), nil
+	}
+	k := f.n
+	f.n = 0
+	return k, errFull
+}
+
+// TestWriterErrors: an error from the destination must come back from Write
+// or Close, stick, and leave no goroutine behind.
+func TestWriterErrors(t *testing.T) {
+	data := corpus(t, 3<<20)
+	for _, a := range algos {
+		// Fail in the header, in the first block and later on.
+		for _, after := range []int{0, 5, 10, 1000, 300_000} {
+			t.Run(fmt.Sprintf("%s/after %d", a, after), func(t *testing.T) {
+				before := runtime.NumGoroutine()
+				lo, _ := a.LevelRange()
+				zw, err := NewWriter(&failWriter{n: after}, a, Options{Level: lo, Concurrency: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var werr error
+				for p := data; len(p) > 0 && werr == nil; p = p[min(len(p), 64<<10):] {
+					_, werr = zw.Write(p[:min(len(p), 64<<10)])
+				}
+				cerr := zw.Close()
+				if !errors.Is(werr, errFull) && !errors.Is(cerr, errFull) {
+					t.Fatalf("Write: %v, Close: %v; want %v from one of them", werr, cerr, errFull)
+				}
+				if werr != nil && !errors.Is(cerr, errFull) {
+					t.Errorf("Close after a failed Write: %v, want the error again", cerr)
+				}
+				if _, err := zw.Write([]byte("x")); err == nil {
+					t.Error("Write after a failure succeeded")
+				}
+				waitGoroutines(t, before)
+			})
+		}
+	}
+}
+
+func waitGoroutines(t *testing.T, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > want {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines left, %d before:\n%s", runtime.NumGoroutine(), want, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestWriteAfterClose(t *testing.T) {
+	for _, a := range algos {
+		var buf bytes.Buffer
+		zw, err := NewWriter(&buf, a, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := zw.Write([]byte("data")); err != nil {
+			t.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		n := buf.Len()
+		if _, err := zw.Write([]byte("more")); !errors.Is(err, ErrClosed) {
+			t.Errorf("%s: Write after Close: %v, want ErrClosed", a, err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Errorf("%s: second Close: %v", a, err)
+		}
+		if buf.Len() != n {
+			t.Errorf("%s: output grew from %d to %d bytes after Close", a, n, buf.Len())
+		}
+	}
+}
+
+// TestMemoryBounded streams many blocks through each writer and checks
+// that the live heap stays within the blocks in flight, not the input size.
+func TestMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams hundreds of MiB")
+	}
+	const workers = 2
+	const MiB = 1 << 20
+	// The budgets, from the designs: the block being filled plus the
+	// blocks in flight (gzip: 4 per worker, xz: 1), each with its input
+	// and output, plus the encoders'
+	// own state (flate: about 1 MiB; ulikunitz/xz: about 49 MiB for an
+	// 8 MiB dictionary); zstd holds up to workers+2 jobs and workers+1
+	// encoders with an 8 MiB window each.
+	for _, tc := range []struct {
+		algo  Algo
+		limit int
+	}{
+		{Gzip, (gzipDepth*workers+1)*2*MiB + workers*MiB + 8*MiB},
+		{Zstd, (workers+2)*(32+16)*MiB + (workers+1)*12*MiB + 8*MiB},
+		{Xz, (workers+1)*(16+8)*MiB + workers*49*MiB + 8*MiB},
+	} {
+		t.Run(string(tc.algo), func(t *testing.T) {
+			bs := blockSize(tc.algo)
+			total := 8 * (workers + 2) * bs
+			zw, err := NewWriter(io.Discard, tc.algo, Options{Concurrency: workers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Mostly zeros, which every encoder gets through fast, with
+			// real data so that outputs are not trivial.
+			chunk := make([]byte, 4*MiB)
+			copy(chunk, corpus(t, MiB/2))
+			var ms runtime.MemStats
+			// Twice: sync.Pools left by earlier tests are freed only by
+			// the second collection, and would hide this test's growth.
+			runtime.GC()
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			base, peak := ms.HeapAlloc, uint64(0)
+			for done := 0; done < total; done += len(chunk) {
+				if _, err := zw.Write(chunk); err != nil {
+					t.Fatal(err)
+				}
+				if done%(bs/2) < len(chunk) {
+					runtime.GC()
+					runtime.ReadMemStats(&ms)
+					peak = max(peak, ms.HeapAlloc-min(base, ms.HeapAlloc))
+				}
+			}
+			if err := zw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d MiB in, peak live heap %d MiB (limit %d MiB)", total/MiB, peak/MiB, tc.limit/MiB)
+			if peak > uint64(tc.limit) {
+				t.Errorf("peak live heap %d MiB for %d MiB of input, limit %d MiB", peak/MiB, total/MiB, tc.limit/MiB)
+			}
+		})
+	}
+}

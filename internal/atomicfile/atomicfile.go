@@ -1,0 +1,209 @@
+// Package atomicfile writes output files that appear complete or not at all.
+//
+// A File is written under a temporary name in the target's directory (so
+// that the final rename stays within one file system and is atomic), synced,
+// and renamed into place by Commit; Abort removes it. Callers defer Abort
+// right after Create, so an error, a panic or a cancelled context (Ctrl-C in
+// the CLI cancels it) leaves neither a partial output nor a temporary file.
+// WriteFile packages that pattern. The package keeps no global state and
+// installs no signal handler: the caller owns the context.
+package atomicfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Mode is the permission of every committed file. It is set explicitly,
+// because a mode that depends on the umask would make outputs differ
+// between users.
+const Mode fs.FileMode = 0o644
+
+type state int
+
+const (
+	open state = iota
+	closed
+	committed
+	aborted
+)
+
+// File is an output file written under a temporary name next to its target
+// and renamed into place by Commit. It is not safe for concurrent use.
+type File struct {
+	f     *os.File
+	path  string // target
+	state state
+}
+
+// Create starts writing path: it creates <dir>/.<base>.tmp-<random> in the
+// target's directory with mode 0644 whatever the umask. The target is not
+// touched until Commit.
+func Create(path string) (*File, error) {
+	dir, base := filepath.Split(path)
+	if base == "" {
+		return nil, fmt.Errorf("creating %s: not a file name", path)
+	}
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			switch {
+			case isNotWritable(pe.Err):
+				return nil, fmt.Errorf("creating %s: directory %s is not writable: %w", path, filepath.Clean(dir), pe.Err)
+			case errors.Is(pe.Err, fs.ErrNotExist):
+				return nil, fmt.Errorf("creating %s: directory %s does not exist: %w", path, filepath.Clean(dir), pe.Err)
+			}
+		}
+		return nil, fmt.Errorf("creating %s: %w", path, err)
+	}
+	// CreateTemp makes the file 0600; Chmod is not subject to the umask.
+	if err := f.Chmod(Mode); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("creating %s: %w", path, err)
+	}
+	return &File{f: f, path: path}, nil
+}
+
+func isNotWritable(err error) bool {
+	return errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EROFS)
+}
+
+// Name returns the temporary file's path.
+func (f *File) Name() string { return f.f.Name() }
+
+// Write writes to the temporary file. Errors name the target, not the
+// temporary file, since that is the name the user knows.
+func (f *File) Write(p []byte) (int, error) {
+	if f.state != open {
+		return 0, f.stateError("writing")
+	}
+	n, err := f.f.Write(p)
+	if err != nil {
+		return n, fmt.Errorf("writing %s: %w", f.path, unwrapPath(err))
+	}
+	return n, nil
+}
+
+// Commit makes the file durable and visible: it fsyncs the file, closes it,
+// renames it to the target (replacing any file there) and fsyncs the
+// directory so the rename survives a crash. After a failed Commit the target
+// is unchanged, unless only the directory fsync failed, and Abort still
+// removes the temporary file.
+func (f *File) Commit() error {
+	if f.state != open {
+		return f.stateError("committing")
+	}
+	// Sync before rename: otherwise a crash can leave the new name
+	// pointing at a file whose data never reached the disk.
+	if err := f.f.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", f.path, unwrapPath(err))
+	}
+	// Close can report a delayed write error (NFS): check it.
+	f.state = closed
+	if err := f.f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", f.path, unwrapPath(err))
+	}
+	if err := os.Rename(f.f.Name(), f.path); err != nil {
+		return fmt.Errorf("moving %s into place: %w", f.path, unwrapLink(err))
+	}
+	f.state = committed
+	dir := filepath.Dir(f.path)
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("syncing directory %s: %w", dir, unwrapPath(err))
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing directory %s: %w", dir, unwrapPath(err))
+	}
+	return nil
+}
+
+// Abort closes and removes the temporary file. It does nothing after
+// Commit or a previous Abort, so callers can always `defer f.Abort()`.
+func (f *File) Abort() error {
+	switch f.state {
+	case committed, aborted:
+		return nil
+	case open:
+		// The data is being thrown away: a close error says nothing useful.
+		f.f.Close()
+	}
+	f.state = aborted
+	if err := os.Remove(f.f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing temporary file for %s: %w", f.path, err)
+	}
+	return nil
+}
+
+func (f *File) stateError(doing string) error {
+	switch f.state {
+	case committed:
+		return fmt.Errorf("%s %s: already committed", doing, f.path)
+	case aborted:
+		return fmt.Errorf("%s %s: aborted", doing, f.path)
+	}
+	return fmt.Errorf("%s %s: a previous commit failed", doing, f.path)
+}
+
+// unwrapPath drops the *fs.PathError naming the temporary file.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func unwrapLink(err error) error {
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
+
+// WriteFile writes path atomically with write, and commits only if write
+// returns nil and ctx is not done. Once ctx is done, every Write fails with
+// an error wrapping ctx's error, so a long write stops at its next Write
+// and the temporary file is removed: that is how Ctrl-C (which cancels ctx
+// in the CLI) leaves nothing behind.
+func WriteFile(ctx context.Context, path string, write func(w io.Writer) error) error {
+	f, err := Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if err := write(ctxWriter{ctx, f}); err != nil {
+		return err
+	}
+	// A cancel that lands after the last Write still wins: the user asked
+	// for no output.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Commit()
+}
+
+type ctxWriter struct {
+	ctx context.Context
+	f   *File
+}
+
+func (w ctxWriter) Write(p []byte) (int, error) {
+	if err := w.ctx.Err(); err != nil {
+		return 0, fmt.Errorf("writing %s: %w", w.f.path, err)
+	}
+	return w.f.Write(p)
+}
