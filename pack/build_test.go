@@ -180,16 +180,19 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("good tree: %v", err)
 	}
 	bad := map[string]func([]Entry) []Entry{
-		"unsorted":       func(e []Entry) []Entry { e[0], e[2] = e[2], e[0]; return e },
-		"duplicate":      func(e []Entry) []Entry { return append(e[:3:3], e[2:]...) },
-		"no parent":      func(e []Entry) []Entry { return e[1:] },
-		"dot dot":        func(e []Entry) []Entry { e[6].Path = "gnu/store/.."; return e },
-		"absolute":       func(e []Entry) []Entry { e[0].Path = "/.gpack"; return e },
-		"mode bits":      func(e []Entry) []Entry { e[0].Mode |= os.ModeDir; return e },
-		"store hardlink": func(e []Entry) []Entry { e[6] = Entry{Path: "gnu/store/x", Kind: HardLink, Target: ".gpack/launcher"}; return e },
-		"dangling link":  func(e []Entry) []Entry { e[3].Target = "bin"; return e },
-		"empty symlink":  func(e []Entry) []Entry { e[6].Target = ""; return e },
-		"size mismatch":  func(e []Entry) []Entry { e[1].Size = 2; return e },
+		"unsorted":  func(e []Entry) []Entry { e[0], e[2] = e[2], e[0]; return e },
+		"duplicate": func(e []Entry) []Entry { return append(e[:3:3], e[2:]...) },
+		"no parent": func(e []Entry) []Entry { return e[1:] },
+		"dot dot":   func(e []Entry) []Entry { e[6].Path = "gnu/store/.."; return e },
+		"absolute":  func(e []Entry) []Entry { e[0].Path = "/.gpack"; return e },
+		"mode bits": func(e []Entry) []Entry { e[0].Mode |= os.ModeDir; return e },
+		"store hardlink": func(e []Entry) []Entry {
+			e[6] = Entry{Path: "gnu/store/x", Kind: HardLink, Target: ".gpack/launcher"}
+			return e
+		},
+		"dangling link": func(e []Entry) []Entry { e[3].Target = "bin"; return e },
+		"empty symlink": func(e []Entry) []Entry { e[6].Target = ""; return e },
+		"size mismatch": func(e []Entry) []Entry { e[1].Size = 2; return e },
 	}
 	for name, f := range bad {
 		entries := f(append([]Entry(nil), good...))
