@@ -25,7 +25,8 @@ type Options struct {
 	// Algo.DefaultLevel. The output depends on the level.
 	Level int
 	// Concurrency is how many blocks are compressed at once; 0 means
-	// runtime.GOMAXPROCS(0). The output does not depend on it.
+	// runtime.GOMAXPROCS(0). The output does not depend on it. zstd
+	// always runs at least 2 (see newZstdWriter).
 	Concurrency int
 }
 
@@ -68,9 +69,12 @@ func (a Algo) Ext() string {
 // LevelRange returns the smallest and largest valid Options.Level other
 // than 0 (which always means the default). None has no levels: (0, 0).
 //
-// The zstd levels are those of the zstd command; they map onto the four
-// encoders of klauspost/compress (1-2 fastest, 3-5 default, 6-9 better,
-// 10-22 best), so several levels can give the same output.
+// The gzip levels are klauspost/compress/flate's. The xz levels pick the
+// dictionary size of the xz presets (1 MiB at 1, 8 MiB at 6, 64 MiB at 9);
+// all use ulikunitz/xz's one fast match finder. The zstd levels are those of
+// the zstd command, mapped onto klauspost/compress's four encoders (1-2
+// fastest, 3-5 default, 6-9 better, 10-22 best), so several levels give the
+// same output.
 func (a Algo) LevelRange() (lo, hi int) {
 	switch a {
 	case Gzip, Xz:

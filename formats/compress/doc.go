@@ -12,12 +12,12 @@
 //     input before it (pigz's scheme), ended with a sync flush, and the
 //     blocks are concatenated into one gzip member with a fixed header
 //     (mtime 0, no name, OS Unix) and a CRC taken in input order.
-//     klauspost/pgzip was measured and not used: it primes blocks with
-//     16 KiB only, writes the year-1 zero time.Time into the header's mtime
-//     unless told otherwise, accepts a Write after Close, and leaves its
-//     writer goroutine behind when the destination fails. Its output does
-//     not depend on its number of blocks in flight either, and is 0.02 %
-//     larger.
+//     klauspost/pgzip was measured and not used, although its output does
+//     not depend on its number of blocks in flight either: it primes blocks
+//     with 16 KiB only (its output is 0.02 % larger), writes the zero
+//     time.Time as mtime (2288912640, a date in 2042) unless ModTime is
+//     set, accepts a Write after Close, and leaves a goroutine behind when
+//     the destination fails.
 //   - zstd: klauspost/compress/zstd's block-parallel mode, whose jobs are
 //     cut at fixed offsets (see newZstdWriter), with at least 2 goroutines:
 //     with 1 the library falls back to a serial encoder whose output differs.
@@ -37,28 +37,35 @@
 //
 // Measured on the Go toolchain tarball (`tar --sort=name --format=gnu
 // --mtime=@1 --owner=0 --group=0 --numeric-owner -cf` of /usr/local/go,
-// 244,817,920 bytes) on 2 cores; bench/compress.sh measures the defaults.
+// 244,817,920 bytes) on 2 shared cores, 3 runs each; bench/compress.sh
+// measures the defaults against the reference tools.
 //
-// gzip, against gzip -9n (66,124,117 bytes, 31.9 s) and pigz -9
-// (65,980,799 bytes, 14.9 s):
+// gzip, against gzip -9n (66,124,117 bytes, 32 s) and pigz -9 (65,980,799
+// bytes, 15 s):
 //
 //	level   size         vs gzip -9n   wall
-//	6       68,812,662   +4.07 %        1.7 s
+//	6       68,812,662   +4.07 %        1.8 s
 //	7       67,867,406   +2.64 %        3.1 s
-//	8       67,187,534   +1.61 %        3.9 s
-//	9       66,788,787   +1.01 %       14.0 s
+//	8       67,187,534   +1.61 %        4.3 s
+//	9       66,788,787   +1.01 %       15.0 s
 //
-// The default is 9: it is the only level near the goal of 1 % of gzip -9n,
-// and no level reaches it; klauspost's deflate is 1 % larger than zlib's
-// even in one stream (66,813,484 bytes), as is Go's compress/flate
-// (66,885,874). Level 8 is 3.6 times faster for 0.6 % more.
+// On a second tarball (JDK 17, /usr/share/doc and Python 3.11's library,
+// 439,388,160 bytes; gzip -9n 217,521,437 bytes in 49 s, pigz -9 38 s):
+// level 7 +1.03 % in 8.5 s, 8 +0.63 % in 13.4 s, 9 +0.40 % in 53.5 s.
+//
+// The default is 9: on both tarballs it is the only level near 1 % of
+// gzip -9n (just over on the Go tarball, under on the other). No level
+// stays under 1 % on the Go tarball: klauspost's deflate is 1 % larger than
+// zlib's even as a single stream (66,813,484 bytes; Go's compress/flate
+// 66,885,874), and its level 9 is slow on some data (the JDK above). Level
+// 8 is 3.5 to 4 times faster for 0.2 to 0.6 % more.
 //
 // zstd: the default, level 3, is klauspost's SpeedDefault: 63,615,453
 // bytes, 0.7 % more than zstd -3 -T0 (63,175,093).
 //
 // xz: the default, level 6, has xz -6's 8 MiB dictionary and xz's CRC64
-// check. ulikunitz/xz's encoder (hash-chain match finder, no optimal
-// parsing) makes 56,463,188 bytes, 27 % more than xz -T0 -6 (44,515,760),
-// in about half its time; its binary-tree match finder did not get through
+// check. ulikunitz/xz's encoder (hash-table match finder, no optimal
+// parsing) makes about 27 % more than xz -T0 -6 (44,515,760 bytes), in
+// about half its time; its binary-tree match finder did not get through
 // 2 MiB of the tarball in 15 minutes.
 package compress

@@ -11,7 +11,9 @@ import (
 )
 
 const (
-	// gzipDefaultLevel: see the measurements in the package documentation.
+	// gzipDefaultLevel is the fastest level whose output stays within
+	// about 1 % of `gzip -9n`: on the Go toolchain tarball 9 gives +1.01 %
+	// and 8 +1.61 %; the package documentation has the measurements.
 	gzipDefaultLevel = 9
 
 	// gzipBlockSize is the unit of parallel work. At 1 MiB the sync marker

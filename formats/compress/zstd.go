@@ -13,8 +13,9 @@ const zstdDefaultLevel = 3
 
 // newZstdWriter uses klauspost/compress's block-parallel mode: the input is
 // cut into jobs of 4 × the window (32 MiB at the default 8 MiB window), each
-// compressed on its own goroutine with the last window/8 bytes of the
-// previous job as prefix, and written in order as one frame. Job boundaries
+// compressed on its own goroutine with the end of the previous job as
+// prefix (window/8 at the default level), and written in order as one
+// frame. Job boundaries
 // depend on the window only, so the output is the same for any concurrency
 // of 2 or more. With a concurrency of 1, though, the library silently falls
 // back to its serial encoder, whose output differs (it has no job
