@@ -105,7 +105,7 @@ func note[K comparable](m map[K]Evidence, k K, e Evidence) {
 // then entry name before its contents.
 func narBefore(a, b Evidence) bool {
 	if a.File != b.File {
-		return narLess(a.File, b.File)
+		return PathLess(a.File, b.File)
 	}
 	if a.Kind != b.Kind {
 		return a.Kind == InName
@@ -113,7 +113,11 @@ func narBefore(a, b Evidence) bool {
 	return a.Offset < b.Offset
 }
 
-func narLess(a, b string) bool {
+// PathLess orders paths as a depth-first walk that visits each directory's
+// names in byte order meets them, which is the order of a NAR and of GNU
+// tar's --sort=name: "/" sorts below every other byte, so
+// "a/b" < "a.b" < "ab".
+func PathLess(a, b string) bool {
 	n := min(len(a), len(b))
 	for i := 0; i < n; i++ {
 		ca, cb := a[i], b[i]

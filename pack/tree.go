@@ -14,6 +14,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/gpack/gpack/closure"
 )
 
 // Kind is the type of a tree entry.
@@ -135,26 +137,9 @@ func (t *Tree) Totals() (files int, bytes int64) {
 	return files, bytes
 }
 
-// Less orders paths as a depth-first walk that visits each directory's
-// names in byte order meets them (GNU tar's --sort=name): "/" sorts below
-// every other byte, so "a/b" < "a.b" < "ab".
-func Less(a, b string) bool {
-	n := min(len(a), len(b))
-	for i := 0; i < n; i++ {
-		ca, cb := a[i], b[i]
-		if ca == cb {
-			continue
-		}
-		if ca == '/' {
-			return true
-		}
-		if cb == '/' {
-			return false
-		}
-		return ca < cb
-	}
-	return len(a) < len(b)
-}
+// Less is the order of a tree's entries: closure.PathLess, GNU tar's
+// --sort=name order, in which a directory's children follow it at once.
+func Less(a, b string) bool { return closure.PathLess(a, b) }
 
 // Validate checks the invariants every format relies on: entries sorted and
 // unique, each parent a directory that comes first, clean relative paths,
