@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -65,7 +66,7 @@ func tool(t *testing.T, a Algo) []string {
 }
 
 // goReader decompresses with the Go decoders.
-func goReader(a Algo, r io.Reader) (io.Reader, error) {
+func goReader(a Algo, r io.Reader) (io.ReadCloser, error) {
 	switch a {
 	case Gzip:
 		return gzip.NewReader(r)
@@ -76,9 +77,10 @@ func goReader(a Algo, r io.Reader) (io.Reader, error) {
 		}
 		return d.IOReadCloser(), nil
 	case Xz:
-		return xz.NewReader(r)
+		xr, err := xz.NewReader(r)
+		return io.NopCloser(xr), err
 	}
-	return r, nil
+	return io.NopCloser(r), nil
 }
 
 func goDecompress(a Algo, z []byte) ([]byte, error) {
@@ -86,6 +88,7 @@ func goDecompress(a Algo, z []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 	return io.ReadAll(r)
 }
 
@@ -349,13 +352,7 @@ func TestTarDetects(t *testing.T) {
 	files := map[string]string{"a.txt": "alpha\n", "dir/b.txt": strings.Repeat("beta ", 1000)}
 	var tb bytes.Buffer
 	tw := tar.NewWriter(&tb)
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range files {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		hdr := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name])), ModTime: time.Unix(1, 0), Typeflag: tar.TypeReg}
 		if err := tw.WriteHeader(hdr); err != nil {
 			t.Fatal(err)
