@@ -607,21 +607,7 @@ func TestSignalForwarded(t *testing.T) {
 		`trap "echo got INT; exit 7" INT; echo ready; while :; do sleep 0.1; done`}}
 	cmd, tmpdir, cancel := p.command(t, &inv)
 	defer cancel()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(out)
-	if !lines.Scan() || lines.Text() != "ready" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("no ready line: %q, %v, stderr %q", lines.Text(), lines.Err(), stderr.String())
-	}
+	lines, stderr := startReady(t, cmd)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -868,21 +854,7 @@ func TestTerminalSignalOnce(t *testing.T) {
 	cmd.Stdin = slave
 	cmd.SysProcAttr.Setctty = true
 	cmd.SysProcAttr.Ctty = 0
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(out)
-	if !lines.Scan() || lines.Text() != "ready" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("no ready line: %q, %v, stderr %q", lines.Text(), lines.Err(), stderr.String())
-	}
+	lines, stderr := startReady(t, cmd)
 	if _, err := master.Write([]byte{0x03}); err != nil { // Ctrl-C
 		t.Fatal(err)
 	}
@@ -1011,4 +983,26 @@ func TestIncompletePack(t *testing.T) {
 	if r.status != 126 || r.stderr != want {
 		t.Errorf("status %d, stderr %q; want 126, %q", r.status, r.stderr, want)
 	}
+}
+
+// startReady starts cmd and waits for its first line, "ready"; it returns
+// the rest of stdout and the stderr being collected.
+func startReady(t *testing.T, cmd *exec.Cmd) (*bufio.Scanner, *strings.Builder) {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &strings.Builder{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || lines.Text() != "ready" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("no ready line: %q, %v, stderr %q", lines.Text(), lines.Err(), stderr.String())
+	}
+	return lines, stderr
 }
