@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"io/fs"
+	"strings"
 	"syscall"
 )
 
@@ -41,6 +42,15 @@ type Job struct {
 	Env []string
 	// Debug, if not nil, receives one-line explanations for GPACK_DEBUG.
 	Debug func(msg string)
+	// Warn, if not nil, receives one-line warnings that the user must
+	// see whatever GPACK_DEBUG says.
+	Warn func(msg string)
+}
+
+func (j *Job) say(msg ...string) {
+	if j.Warn != nil {
+		j.Warn(strings.Join(msg, ""))
+	}
 }
 
 func (j *Job) debug(msg ...string) {
@@ -84,19 +94,6 @@ func (e *ExecError) Status() int {
 	return exitCannotRun
 }
 
-// errPtraceNotBuilt is what the ptrace engine says until it exists.
-var errPtraceNotBuilt = errors.New("the ptrace engine is not built yet")
-
-// ptraceEngine holds the ptrace engine's place in the engine order, so that
-// adding it is a change to this type and not to the launcher.
-type ptraceEngine struct{}
-
-func (ptraceEngine) Name() string { return "ptrace" }
-
-func (ptraceEngine) Available() error { return errPtraceNotBuilt }
-
-func (ptraceEngine) Run(*Job) (int, error) { return 0, errPtraceNotBuilt }
-
 // explain turns an engine's failure into the words of the user-facing
 // message, which must say what the host lacks rather than which engine the
 // launcher happened to try.
@@ -105,10 +102,7 @@ func explain(e Engine, err error) string {
 	case "userns":
 		return "user namespaces are not available (" + err.Error() + ")"
 	case "ptrace":
-		if errors.Is(err, errPtraceNotBuilt) {
-			return err.Error()
-		}
-		return "ptrace is not available (" + err.Error() + ")"
+		return "the ptrace engine cannot run (" + err.Error() + ")"
 	}
 	return "the " + e.Name() + " engine failed (" + err.Error() + ")"
 }

@@ -123,7 +123,8 @@ func (l *launch) run() int {
 		l.say("the pack at ", root, " is incomplete: it lacks its store ", filepath.Join(root, m.Store))
 		return exitCannotRun
 	}
-	job := &Job{Root: root, Store: m.Store, Name: name, Program: program, Args: args, Env: env}
+	job := &Job{Root: root, Store: m.Store, Name: name, Program: program, Args: args, Env: env,
+		Warn: func(msg string) { l.say(msg) }}
 	if l.debugOn {
 		job.Debug = func(msg string) { l.say(msg) }
 	}

@@ -76,14 +76,18 @@ const childRecordSize = 12
 // clone. The slices are read, never written, by the child; the addresses in
 // the steps point into memory that the plan keeps alive (keep).
 type childPlan struct {
-	ops      []childOp
-	reportFD uintptr
-	ppid     uintptr
-	oldMask  uint64
-	program  uintptr // *byte
-	argv     uintptr // **byte
-	envp     uintptr // **byte
-	keep     []any
+	// cloneFlags are the flags of the clone: new namespaces for the
+	// userns engine, none for the ptrace engine; the exit signal is
+	// SIGCHLD.
+	cloneFlags uintptr
+	ops        []childOp
+	reportFD   uintptr
+	ppid       uintptr
+	oldMask    uint64
+	program    uintptr // *byte
+	argv       uintptr // **byte
+	envp       uintptr // **byte
+	keep       []any
 }
 
 // sigIgn is SIG_IGN; the zero handler is SIG_DFL.
@@ -130,7 +134,7 @@ func startChild(plan *childPlan) (int, error) {
 //go:nocheckptr
 //go:noinline
 func cloneChild(plan *childPlan) int {
-	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | uintptr(syscall.SIGCHLD))
+	flags := plan.cloneFlags
 	var r1 uintptr
 	var e syscall.Errno
 	if runtime.GOARCH == "s390x" {

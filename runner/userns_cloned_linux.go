@@ -302,7 +302,7 @@ func runCloned(j *Job, newRoot string) (int, error) {
 
 	// GPACK_DEBUG calls the child "stage 2", as it was when it was a
 	// second copy of the launcher.
-	b := &planBuilder{debug: func(msg ...string) { j.debug(append([]string{"stage 2: "}, msg...)...) }}
+	b := &planBuilder{plan: childPlan{cloneFlags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS | uintptr(syscall.SIGCHLD)}, debug: func(msg ...string) { j.debug(append([]string{"stage 2: "}, msg...)...) }}
 	if err := b.build(j, newRoot); err != nil {
 		return fail(err)
 	}

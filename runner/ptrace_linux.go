@@ -1,0 +1,809 @@
+//go:build linux
+
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ptraceEngine runs the program under the launcher's own tracer, which
+// rewrites the paths of system calls that reach the store to the pack's
+// copy. It needs neither user namespaces nor any privilege, only ptrace of
+// one's own children, which is why it is the fallback. The package comment
+// and README.md describe the design; research-ptrace.md in the project's
+// notes holds the kernel facts it rests on.
+type ptraceEngine struct{}
+
+func (ptraceEngine) Name() string { return "ptrace" }
+
+// Available reads the switches that forbid ptrace, so that the refusal
+// names the switch and what an administrator can do about it.
+func (ptraceEngine) Available() error {
+	if !ptraceSupported {
+		return errors.New("the ptrace engine does not support " + runtime.GOARCH + " yet")
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); err == nil {
+		switch strings.TrimSpace(string(b)) {
+		case "3":
+			return errors.New("kernel.yama.ptrace_scope is 3, which forbids ptrace until the next boot " +
+				"(an administrator can set it to 1 at boot)")
+		case "2":
+			if os.Geteuid() != 0 {
+				return errors.New("kernel.yama.ptrace_scope is 2, which allows ptrace to administrators only " +
+					"(an administrator can run sysctl kernel.yama.ptrace_scope=1)")
+			}
+		}
+	}
+	var u unix.Utsname
+	if err := unix.Uname(&u); err == nil && !kernelAtLeast(unix.ByteSliceToString(u.Release[:]), 4, 8) {
+		// Before 4.8 the seccomp stop came before the system-call entry
+		// and a skipped call was not checked again: another protocol.
+		return errors.New("the kernel is older than 4.8 (" + unix.ByteSliceToString(u.Release[:]) + ")")
+	}
+	return nil
+}
+
+// kernelAtLeast compares a release string such as "6.1.0-26-amd64".
+func kernelAtLeast(release string, major, minor int) bool {
+	f := strings.FieldsFunc(release, func(r rune) bool { return r < '0' || r > '9' })
+	if len(f) < 2 {
+		return true // unknown: let the tracer find out
+	}
+	ma, _ := strconv.Atoi(f[0])
+	mi, _ := strconv.Atoi(f[1])
+	return ma > major || ma == major && mi >= minor
+}
+
+// Ptrace options: follow every new task, stop at execs and at the seccomp
+// filter's RET_TRACE, tell system-call stops apart (TRACESYSGOOD), and kill
+// every tracee if the tracer dies, so that no program runs on without its
+// view of the store.
+const ptraceOptions = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK |
+	unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACESECCOMP | unix.PTRACE_O_EXITKILL
+
+// Run starts the program as a traced child and serves its system calls
+// until it and every process it started have exited.
+func (ptraceEngine) Run(j *Job) (int, error) {
+	realStore, err := filepath.EvalSymlinks(filepath.Join(j.Root, j.Store))
+	if err != nil {
+		return 0, wrap(err, "finding the pack's store")
+	}
+	root, err := filepath.EvalSymlinks(j.Root)
+	if err != nil {
+		return 0, wrap(err, "finding the pack")
+	}
+
+	fwc := make(chan *forwarder, 1)
+	go func() { fwc <- catchSignals() }()
+	// The tracer must keep running when the terminal stops the job
+	// (Ctrl-Z): it stops itself once the program has stopped.
+	jobc := make(chan os.Signal, 4)
+	signal.Notify(jobc, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU)
+	go func() {
+		for range jobc {
+		}
+	}()
+
+	// Every ptrace request for a tracee must come from the thread that
+	// attached it, and PR_SET_PDEATHSIG follows the cloning thread. The
+	// goroutine never unlocks: the launcher exits when Run returns.
+	runtime.LockOSThread()
+
+	plan := childPlan{cloneFlags: uintptr(syscall.SIGCHLD)}
+	var syncPipe, reportPipe [2]int
+	if err := syscall.Pipe2(syncPipe[:], syscall.O_CLOEXEC); err != nil {
+		(<-fwc).stop()
+		return 0, wrap(err, "creating a pipe")
+	}
+	if err := syscall.Pipe2(reportPipe[:], syscall.O_CLOEXEC); err != nil {
+		(<-fwc).stop()
+		return 0, wrap(err, "creating a pipe")
+	}
+	filter := seccompFilter()
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	var one [1]byte
+	plan.keep = append(plan.keep, filter, &prog, &one)
+	plan.ops = []childOp{
+		// Wait until the tracer has attached: a system call that the
+		// filter sends to a missing tracer fails with ENOSYS.
+		{kind: opSyscall, trap: unix.SYS_READ, a: [6]uintptr{uintptr(syncPipe[0]), uintptr(unsafe.Pointer(&one[0])), 1}},
+		// Required for an unprivileged seccomp filter; it also means
+		// set-user-ID bits do nothing, which ptrace implies anyway.
+		{kind: opSyscall, trap: unix.SYS_PRCTL, a: [6]uintptr{unix.PR_SET_NO_NEW_PRIVS, 1}},
+		{kind: opSyscall, trap: unix.SYS_SECCOMP, a: [6]uintptr{unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&prog))}},
+	}
+	opMsgs := []string{"waiting for the tracer", "setting no_new_privs", "installing the seccomp filter"}
+	if err := plan.setExec(j.Program, j.Args, j.Env); err != nil {
+		(<-fwc).stop()
+		return 0, &ExecError{Path: j.Program, Err: err}
+	}
+	plan.reportFD = uintptr(reportPipe[1])
+	plan.ppid = uintptr(os.Getpid())
+	report := os.NewFile(uintptr(reportPipe[0]), "ptrace report")
+	defer report.Close()
+
+	restoreFileLimit()
+	fw := <-fwc
+	pid, err := startChild(&plan)
+	syscall.Close(syncPipe[0])
+	syscall.Close(reportPipe[1])
+	if err != nil {
+		syscall.Close(syncPipe[1])
+		fw.stop()
+		return 0, wrap(err, "starting the program's process")
+	}
+	c := &child{pid: pid}
+	if _, _, e := syscall.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, ptraceOptions, 0, 0); e != 0 {
+		syscall.Close(syncPipe[1])
+		c.signal(syscall.SIGKILL)
+		c.wait()
+		fw.stop()
+		return 0, seizeError(e)
+	}
+	syscall.Write(syncPipe[1], []byte{1})
+	syscall.Close(syncPipe[1])
+	fw.forwardTo(c)
+
+	t := newTracer(j, newTranslator(j.Store, realStore, root), c)
+	t.add(pid, &addrSpace{slots: map[int]int{}}, &process{})
+	status, started := t.loop()
+	if !started {
+		b, _ := io.ReadAll(io.LimitReader(report, maxReport))
+		for _, rec := range parseRecords(b) {
+			switch {
+			case rec.kind == recExec:
+				return 0, &ExecError{Path: j.Program, Err: syscall.Errno(rec.errno)}
+			case int(rec.step) < len(opMsgs):
+				return 0, wrap(syscall.Errno(rec.errno), opMsgs[rec.step])
+			}
+		}
+		return 0, fmt.Errorf("the traced process ended before it started the program (status %d)", status)
+	}
+	return status, nil
+}
+
+// seizeError explains a refused PTRACE_SEIZE.
+func seizeError(e syscall.Errno) error {
+	if e == syscall.EPERM || e == syscall.EACCES {
+		return wrap(e, "ptrace is not permitted here: a seccomp profile (a container's) or a security module "+
+			"forbids it; an administrator can allow the ptrace system call")
+	}
+	return wrap(e, "attaching to the program's process")
+}
+
+// process is what the tracer knows of one program image: the store path it
+// runs, when the kernel believes it runs something else (the pack's ld.so).
+type process struct {
+	exe string // the program's path as the program should see it, or ""
+}
+
+// tracee is one traced thread.
+type tracee struct {
+	tid    int
+	mm     *addrSpace
+	proc   *process
+	known  bool // its parent's fork event has been seen, so mm is right
+	seen   bool // its first stop has been seen
+	cwd    string
+	cwdGen uint64
+
+	pendingExe string // the exe of an execve on its way
+	slotOff    int    // next free byte in its scratch slot
+	exit       *exitState
+}
+
+// exitState is what a system call's exit handler needs from its entry.
+type exitState struct {
+	spec    *sysSpec
+	entry   regs
+	path    string // the first path argument, as the program wrote it
+	bufSize int    // exitSockname: the size the program gave
+}
+
+// tracer is the state of the single tracing goroutine.
+type tracer struct {
+	j       *Job
+	tr      *translator
+	main    *child
+	tids    map[int]*tracee
+	cwdGen  uint64
+	started bool
+	status  int
+	pending map[int]bool // tids stopped before their parent's event
+
+	stops, rewrites int
+	execCache       map[string]*execInfo
+	warned          map[string]bool
+	buf             []byte
+}
+
+func newTracer(j *Job, tr *translator, main *child) *tracer {
+	return &tracer{
+		j: j, tr: tr, main: main,
+		tids:      map[int]*tracee{},
+		pending:   map[int]bool{},
+		execCache: map[string]*execInfo{},
+		warned:    map[string]bool{},
+		buf:       make([]byte, pathMax+1),
+		cwdGen:    1,
+	}
+}
+
+func (t *tracer) add(tid int, mm *addrSpace, p *process) *tracee {
+	tc := &tracee{tid: tid, mm: mm, proc: p, known: true}
+	t.tids[tid] = tc
+	return tc
+}
+
+// loop waits for the tracees' stops and serves them until none is left.
+// It returns the main program's status, and whether the program was ever
+// started (its first execve succeeded).
+func (t *tracer) loop() (int, bool) {
+	for len(t.tids) > 0 {
+		var ws syscall.WaitStatus
+		tid, err := syscall.Wait4(-1, &ws, unix.WALL, nil)
+		if err != nil {
+			if err == syscall.EINTR {
+				continue
+			}
+			if err == syscall.ECHILD {
+				break
+			}
+			t.j.debug("ptrace: wait4: ", err.Error())
+			break
+		}
+		t.stops++
+		t.handle(tid, ws)
+	}
+	if t.j.Debug != nil {
+		t.j.debug("ptrace: ", strconv.Itoa(t.stops), " stops, ", strconv.Itoa(t.rewrites), " paths rewritten")
+	}
+	return t.status, t.started
+}
+
+func (t *tracer) handle(tid int, ws syscall.WaitStatus) {
+	tc := t.tids[tid]
+	if ws.Exited() || ws.Signaled() {
+		if tc != nil {
+			t.gone(tc)
+		}
+		delete(t.pending, tid)
+		if tid == t.main.pid {
+			t.main.mu.Lock()
+			t.main.reaped = true
+			t.main.mu.Unlock()
+			if ws.Signaled() {
+				t.status = 128 + int(ws.Signal())
+			} else {
+				t.status = ws.ExitStatus()
+			}
+		}
+		return
+	}
+	if !ws.Stopped() {
+		return
+	}
+	if tc == nil {
+		// A new task whose parent's event has not been seen yet: it
+		// waits, stopped, until that event says which address space
+		// it has.
+		t.pending[tid] = true
+		return
+	}
+	sig := ws.StopSignal()
+	event := ws.TrapCause()
+	switch {
+	case sig == syscall.SIGTRAP|0x80:
+		t.syscallExit(tc)
+	case sig == syscall.SIGTRAP && event == unix.PTRACE_EVENT_SECCOMP:
+		t.syscallEntry(tc)
+	case sig == syscall.SIGTRAP && (event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK || event == unix.PTRACE_EVENT_CLONE):
+		t.newTask(tc, event)
+		t.cont(tid, 0)
+	case sig == syscall.SIGTRAP && event == unix.PTRACE_EVENT_EXEC:
+		t.execed(tc)
+	case event == unix.PTRACE_EVENT_STOP:
+		if !tc.seen {
+			// The stop every new tracee starts with.
+			tc.seen = true
+			t.cont(tid, 0)
+			return
+		}
+		switch sig {
+		case syscall.SIGSTOP, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+			// Group-stop: the tracee stays stopped, yet a SIGCONT
+			// can wake it, as for any stopped process.
+			unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_LISTEN, uintptr(tid), 0, 0, 0, 0)
+			if tid == t.main.pid && sig != syscall.SIGSTOP && inForeground() {
+				// Ctrl-Z: the shell learns that the job stopped from
+				// its child, the launcher, so the launcher stops
+				// too; `fg` continues both.
+				syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+			}
+		default:
+			t.cont(tid, 0)
+		}
+	default:
+		// A signal on its way to the tracee: deliver it.
+		if tc.exit != nil {
+			unix.PtraceSyscall(tid, int(sig))
+			return
+		}
+		t.cont(tid, int(sig))
+	}
+}
+
+func (t *tracer) cont(tid, sig int) {
+	// ESRCH: the tracee was killed meanwhile; its exit comes next.
+	_ = unix.PtraceCont(tid, sig)
+}
+
+// gone forgets a tracee that exited.
+func (t *tracer) gone(tc *tracee) {
+	tc.mm.release(tc.tid)
+	delete(t.tids, tc.tid)
+}
+
+// newTask registers the task that tc just created, with its address space:
+// a fork's is a copy (which has the scratch regions at the same addresses),
+// a thread's or a vfork child's is the same. kcmp tells which for clone,
+// whose flags the tracer does not see.
+func (t *tracer) newTask(tc *tracee, event int) {
+	msg, err := unix.PtraceGetEventMsg(tc.tid)
+	if err != nil {
+		return
+	}
+	nt := int(msg)
+	mm, proc := tc.mm, tc.proc
+	if event == unix.PTRACE_EVENT_FORK || !sameVM(tc.tid, nt) {
+		mm = tc.mm.fork()
+		proc = &process{exe: tc.proc.exe}
+	}
+	n := t.add(nt, mm, proc)
+	n.cwd, n.cwdGen = tc.cwd, tc.cwdGen
+	if t.pending[nt] {
+		delete(t.pending, nt)
+		n.seen = true
+		t.cont(nt, 0)
+	}
+}
+
+func sameVM(a, b int) bool {
+	const kcmpVM = 1
+	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(a), uintptr(b), kcmpVM, 0, 0, 0)
+	return e == 0 && r == 0
+}
+
+// execed handles the stop after a successful execve: the tracee has a new
+// address space (with no scratch yet) and runs the program the entry
+// handler chose. If a thread other than the leader called execve, the
+// kernel has given it the leader's tid.
+func (t *tracer) execed(tc *tracee) {
+	if msg, err := unix.PtraceGetEventMsg(tc.tid); err == nil && int(msg) != tc.tid {
+		if old := t.tids[int(msg)]; old != nil {
+			t.gone(tc)
+			old.mm.release(old.tid)
+			delete(t.tids, old.tid)
+			old.tid = tc.tid
+			t.tids[tc.tid] = old
+			tc = old
+		}
+	} else {
+		tc.mm.release(tc.tid)
+	}
+	tc.mm = &addrSpace{slots: map[int]int{}}
+	tc.proc = &process{exe: tc.pendingExe}
+	tc.pendingExe = ""
+	tc.slotOff = 0
+	tc.exit = nil
+	if tc.tid == t.main.pid && !t.started {
+		t.started = true
+		t.j.debug("engine ptrace: running ", t.j.Program)
+	}
+	t.cont(tc.tid, 0)
+}
+
+// inForeground reports whether the launcher's process group owns the
+// terminal, which is when the shell does job control over it.
+func inForeground() bool {
+	fd, err := unix.Open("/dev/tty", unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
+}
+
+// syscallEntry serves a system call that the seccomp filter sent: it
+// rewrites its path arguments where they reach the store, and asks for the
+// exit stop where the result needs translating back.
+func (t *tracer) syscallEntry(tc *tracee) {
+	var r regs
+	if err := getRegs(tc.tid, &r); err != nil {
+		t.cont(tc.tid, 0)
+		return
+	}
+	spec := specs[r.nr()]
+	if spec == nil {
+		t.cont(tc.tid, 0)
+		return
+	}
+	switch spec.special {
+	case specExecve, specExecveat:
+		t.execEntry(tc, &r, spec.special == specExecveat)
+		return
+	case specBind, specConnect:
+		t.sockaddrEntry(tc, &r, spec.special == specBind)
+		return
+	case specChdir:
+		// Threads may share the working directory: every cached one
+		// is stale now.
+		t.cwdGen++
+	}
+
+	var rewrite [2]struct {
+		arg  int
+		path string
+	}
+	n := 0
+	first := ""
+	for i, ps := range spec.paths {
+		addr := r.arg(ps.arg)
+		if addr == 0 || tc.mm.contains(addr) {
+			// NULL (utimensat), or already ours: a system call
+			// restarted after a signal handler.
+			continue
+		}
+		p, err := t.readString(tc.tid, addr)
+		if err != nil || p == "" {
+			continue
+		}
+		if i == 0 {
+			first = p
+		}
+		dirfd := unix.AT_FDCWD
+		if ps.dirfd >= 0 {
+			dirfd = int(int32(r.arg(ps.dirfd)))
+		}
+		real, changed, errno := t.translate(tc, p, dirfd, t.follows(tc, &r, ps))
+		if errno != 0 {
+			t.fail(tc, &r, errno)
+			return
+		}
+		if changed {
+			rewrite[n].arg, rewrite[n].path = ps.arg, real
+			n++
+		}
+	}
+	if n > 0 {
+		var data []byte
+		var offs [2]int
+		for i := 0; i < n; i++ {
+			if len(rewrite[i].path) >= pathMax {
+				t.fail(tc, &r, syscall.ENAMETOOLONG)
+				return
+			}
+			offs[i] = len(data)
+			data = append(data, rewrite[i].path...)
+			data = append(data, 0)
+		}
+		addr, ok := t.scratch(tc, &r, len(data))
+		if !ok {
+			return // the tracee re-runs the call once it has scratch
+		}
+		if err := t.writeMem(tc.tid, addr, data); err != nil {
+			t.fail(tc, &r, syscall.EFAULT)
+			return
+		}
+		for i := 0; i < n; i++ {
+			r.setArg(rewrite[i].arg, addr+uint64(offs[i]))
+		}
+		if err := setRegs(tc.tid, &r); err != nil {
+			t.cont(tc.tid, 0)
+			return
+		}
+		t.rewrites++
+	}
+	if spec.exit != exitNone {
+		tc.exit = &exitState{spec: spec, entry: r, path: first}
+		if spec.exit == exitSockname {
+			tc.exit.bufSize = t.readInt32(tc.tid, r.arg(spec.sizeArg))
+		}
+		unix.PtraceSyscall(tc.tid, 0)
+		return
+	}
+	t.cont(tc.tid, 0)
+}
+
+// fail makes the system call fail with errno without running it.
+func (t *tracer) fail(tc *tracee, r *regs, errno syscall.Errno) {
+	r.setNr(-1)
+	r.setRet(-int64(errno))
+	setRegs(tc.tid, r)
+	t.cont(tc.tid, 0)
+}
+
+// follows decides whether a path argument's last symlink is followed.
+func (t *tracer) follows(tc *tracee, r *regs, ps pathSpec) bool {
+	flags := r.arg(ps.flagArg)
+	switch ps.follow {
+	case followNever:
+		return false
+	case followAtFlag:
+		return flags&unix.AT_SYMLINK_NOFOLLOW == 0
+	case followAtFollow:
+		return flags&unix.AT_SYMLINK_FOLLOW != 0
+	case followOpenFlags:
+		return openFollows(flags)
+	case followOpenHow:
+		// struct open_how starts with the 64-bit open flags.
+		var b [8]byte
+		if _, err := t.readMem(tc.tid, flags, b[:]); err != nil {
+			return true
+		}
+		return openFollows(*(*uint64)(unsafe.Pointer(&b[0])))
+	case followInotify:
+		return flags&unix.IN_DONT_FOLLOW == 0
+	}
+	return true
+}
+
+func openFollows(flags uint64) bool {
+	if flags&unix.O_NOFOLLOW != 0 {
+		return false
+	}
+	return flags&(unix.O_CREAT|unix.O_EXCL) != unix.O_CREAT|unix.O_EXCL
+}
+
+// translate maps one path argument. It returns the host path to use and
+// whether it differs from p, or an errno to fail the call with.
+func (t *tracer) translate(tc *tracee, p string, dirfd int, follow bool) (string, bool, syscall.Errno) {
+	abs := p
+	if p[0] != '/' {
+		base := t.dirPath(tc, dirfd)
+		if base == "" {
+			return p, false, 0
+		}
+		abs = joinPath(base, p)
+	}
+	if follow && tc.proc.exe != "" && t.isOwnExe(tc, abs) {
+		// The kernel runs the pack's ld.so; the program opens itself.
+		return t.tr.toReal(tc.proc.exe), true, 0
+	}
+	if !t.tr.ours(abs) {
+		if p[0] != '/' {
+			return p, false, 0
+		}
+		return p, false, 0
+	}
+	real, err := t.tr.resolve(abs, follow)
+	if err != nil {
+		if errno, ok := err.(syscall.Errno); ok {
+			return "", false, errno
+		}
+		return "", false, syscall.EIO
+	}
+	if real == p {
+		return p, false, 0
+	}
+	return real, true, 0
+}
+
+// isOwnExe reports whether abs names the tracee's /proc/…/exe.
+func (t *tracer) isOwnExe(tc *tracee, abs string) bool {
+	if !strings.HasPrefix(abs, "/proc/") || !strings.HasSuffix(abs, "/exe") {
+		return false
+	}
+	mid := abs[len("/proc/") : len(abs)-len("/exe")]
+	switch mid {
+	case "self", "thread-self":
+		return true
+	}
+	if pid, err := strconv.Atoi(mid); err == nil {
+		if o := t.tids[pid]; o != nil && o.proc == tc.proc {
+			return true
+		}
+	}
+	return strings.HasPrefix(mid, "self/task/")
+}
+
+// dirPath returns the program's view of the directory a relative path
+// starts from: the working directory or the directory of dirfd, or "" if
+// unknown.
+func (t *tracer) dirPath(tc *tracee, dirfd int) string {
+	if dirfd == unix.AT_FDCWD {
+		if tc.cwdGen != t.cwdGen || tc.cwd == "" {
+			cwd, err := os.Readlink("/proc/" + strconv.Itoa(tc.tid) + "/cwd")
+			if err != nil {
+				return ""
+			}
+			tc.cwd, tc.cwdGen = t.tr.toVirtual(cwd), t.cwdGen
+		}
+		return tc.cwd
+	}
+	d, err := os.Readlink("/proc/" + strconv.Itoa(tc.tid) + "/fd/" + strconv.Itoa(dirfd))
+	if err != nil || !strings.HasPrefix(d, "/") {
+		return ""
+	}
+	return t.tr.toVirtual(d)
+}
+
+// syscallExit serves the exit stop of a call whose result names a path.
+func (t *tracer) syscallExit(tc *tracee) {
+	st := tc.exit
+	tc.exit = nil
+	if st == nil {
+		t.cont(tc.tid, 0)
+		return
+	}
+	var r regs
+	if err := getRegs(tc.tid, &r); err != nil {
+		t.cont(tc.tid, 0)
+		return
+	}
+	ret := r.ret()
+	e := &st.entry
+	if ret >= 0 {
+		switch st.spec.exit {
+		case exitReadlink:
+			t.readlinkExit(tc, &r, st, ret)
+		case exitGetcwd:
+			t.getcwdExit(tc, &r, e, ret)
+		case exitSockname:
+			t.socknameExit(tc, e, st)
+		}
+	}
+	t.cont(tc.tid, 0)
+}
+
+func (t *tracer) readlinkExit(tc *tracee, r *regs, st *exitState, ret int64) {
+	e := &st.entry
+	buf, size := e.arg(st.spec.bufArg), int(e.arg(st.spec.sizeArg))
+	var want string
+	if st.path != "" && tc.proc.exe != "" && st.path[0] == '/' && t.isOwnExe(tc, st.path) {
+		want = tc.proc.exe
+	} else {
+		b := make([]byte, ret)
+		if _, err := t.readMem(tc.tid, buf, b); err != nil {
+			return
+		}
+		got := string(b)
+		want = t.tr.toVirtual(got)
+		if want == got {
+			return
+		}
+	}
+	if len(want) > size {
+		want = want[:size]
+	}
+	if t.writeMem(tc.tid, buf, []byte(want)) == nil {
+		r.setRet(int64(len(want)))
+		setRegs(tc.tid, r)
+	}
+}
+
+func (t *tracer) getcwdExit(tc *tracee, r *regs, e *regs, ret int64) {
+	buf, size := e.arg(0), int64(e.arg(1))
+	if ret <= 1 || ret > pathMax {
+		return
+	}
+	b := make([]byte, ret-1)
+	if _, err := t.readMem(tc.tid, buf, b); err != nil {
+		return
+	}
+	got := string(b)
+	want := t.tr.toVirtual(got)
+	if want == got {
+		return
+	}
+	if int64(len(want))+1 > size {
+		r.setRet(-int64(syscall.ERANGE))
+	} else if t.writeMem(tc.tid, buf, append([]byte(want), 0)) == nil {
+		r.setRet(int64(len(want)) + 1)
+	}
+	setRegs(tc.tid, r)
+}
+
+// sunPathMax is the size of sockaddr_un's sun_path.
+const sunPathMax = 108
+
+func (t *tracer) socknameExit(tc *tracee, e *regs, st *exitState) {
+	buf, lenp := e.arg(st.spec.bufArg), e.arg(st.spec.sizeArg)
+	if buf == 0 || lenp == 0 || st.bufSize <= 2 {
+		return
+	}
+	n := t.readInt32(tc.tid, lenp)
+	if n <= 2 {
+		return
+	}
+	b := make([]byte, min(n, st.bufSize, 2+sunPathMax))
+	if _, err := t.readMem(tc.tid, buf, b); err != nil {
+		return
+	}
+	if *(*uint16)(unsafe.Pointer(&b[0])) != unix.AF_UNIX || b[2] == 0 {
+		return
+	}
+	got := unix.ByteSliceToString(b[2:])
+	want := t.tr.toVirtual(got)
+	if want == got {
+		return
+	}
+	out := append(append(b[:2:2], want...), 0)
+	full := len(out)
+	if len(out) > st.bufSize {
+		out = out[:st.bufSize]
+	}
+	if t.writeMem(tc.tid, buf, out) == nil {
+		var l [4]byte
+		*(*int32)(unsafe.Pointer(&l[0])) = int32(full)
+		t.writeMem(tc.tid, lenp, l[:])
+	}
+}
+
+// sockaddrEntry translates the AF_UNIX address of bind or connect.
+func (t *tracer) sockaddrEntry(tc *tracee, r *regs, bind bool) {
+	addr, alen := r.arg(1), int(r.arg(2))
+	if addr == 0 || alen <= 2 || alen > 2+sunPathMax || tc.mm.contains(addr) {
+		t.cont(tc.tid, 0)
+		return
+	}
+	b := make([]byte, alen)
+	if _, err := t.readMem(tc.tid, addr, b); err != nil ||
+		*(*uint16)(unsafe.Pointer(&b[0])) != unix.AF_UNIX || b[2] == 0 {
+		t.cont(tc.tid, 0) // not a path: another family, or abstract
+		return
+	}
+	p := unix.ByteSliceToString(b[2:])
+	real, changed, errno := t.translate(tc, p, unix.AT_FDCWD, !bind)
+	switch {
+	case errno != 0:
+		t.fail(tc, r, errno)
+		return
+	case !changed:
+		t.cont(tc.tid, 0)
+		return
+	case len(real) >= sunPathMax:
+		// The pack's path is longer than the address can hold.
+		t.fail(tc, r, syscall.ENAMETOOLONG)
+		return
+	}
+	out := append(append(b[:2:2], real...), 0)
+	sa, ok := t.scratch(tc, r, len(out))
+	if !ok {
+		return
+	}
+	if t.writeMem(tc.tid, sa, out) != nil {
+		t.fail(tc, r, syscall.EFAULT)
+		return
+	}
+	r.setArg(1, sa)
+	r.setArg(2, uint64(len(out)))
+	setRegs(tc.tid, r)
+	t.rewrites++
+	t.cont(tc.tid, 0)
+}
+
+// readInt32 reads a socklen_t; 0 if unreadable.
+func (t *tracer) readInt32(tid int, addr uint64) int {
+	if addr == 0 {
+		return 0
+	}
+	var b [4]byte
+	if _, err := t.readMem(tid, addr, b[:]); err != nil {
+		return 0
+	}
+	return int(*(*int32)(unsafe.Pointer(&b[0])))
+}

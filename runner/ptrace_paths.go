@@ -1,0 +1,256 @@
+package runner
+
+import (
+	"os"
+	"strings"
+	"syscall"
+)
+
+// maxSymlinks is the kernel's limit on symlinks followed in one lookup
+// (MAXSYMLINKS): past it, the tracer answers ELOOP as the kernel would.
+const maxSymlinks = 40
+
+// translator maps the paths a traced program uses, which name the store at
+// its store path (/nix/store/…), to the pack's copy (ROOT/nix/store/…), and
+// back. It resolves symlinks itself along every path that reaches the store,
+// because profiles are forests of absolute symlinks into the store, and the
+// kernel would resolve those against the host's root, where the store is
+// missing. Paths that never touch the store or the pack are not examined at
+// all, so the host's files cost nothing beyond the string check.
+//
+// The pack's store is immutable while programs run (store items are
+// read-only), so what lstat and readlink say about it is cached for the life
+// of the launcher.
+type translator struct {
+	store string // the store directory the programs expect, e.g. /nix/store
+	real  string // where the pack holds it: ROOT/nix/store, symlink-free
+	root  string // the pack's root, symlink-free
+
+	cache map[string]linkInfo // real path → what lstat found, under real only
+	lstat func(string) (linkInfo, error)
+}
+
+// linkInfo is what the translator needs to know about one path component.
+type linkInfo struct {
+	exists  bool
+	symlink bool
+	target  string // for a symlink
+}
+
+func newTranslator(store, real, root string) *translator {
+	return &translator{store: store, real: real, root: root, cache: map[string]linkInfo{}, lstat: lstatInfo}
+}
+
+func lstatInfo(p string) (linkInfo, error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(p, &st); err != nil {
+		if err == syscall.ENOENT || err == syscall.ENOTDIR {
+			return linkInfo{}, nil
+		}
+		return linkInfo{}, err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFLNK {
+		return linkInfo{exists: true}, nil
+	}
+	t, err := os.Readlink(p)
+	if err != nil {
+		return linkInfo{}, err
+	}
+	return linkInfo{exists: true, symlink: true, target: t}, nil
+}
+
+// hasPathPrefix reports whether p is dir or lies below it.
+func hasPathPrefix(p, dir string) bool {
+	if !strings.HasPrefix(p, dir) {
+		return false
+	}
+	return len(p) == len(dir) || p[len(dir)] == '/' || dir == "/"
+}
+
+// ours reports whether the absolute path p (as the program wrote it, maybe
+// with . and ..) may reach the store or the pack, and so must be resolved
+// by the tracer. A path with ".." is cleaned first: /usr/../nix/store is in
+// the store.
+func (tr *translator) ours(p string) bool {
+	if hasPathPrefix(p, tr.store) || hasPathPrefix(p, tr.root) {
+		return true
+	}
+	if strings.Contains(p, "/..") || strings.Contains(p, "/./") || strings.Contains(p, "//") {
+		c := cleanPath(p)
+		return hasPathPrefix(c, tr.store) || hasPathPrefix(c, tr.root)
+	}
+	return false
+}
+
+// toReal maps a program's view of a path to the host's.
+func (tr *translator) toReal(v string) string {
+	if hasPathPrefix(v, tr.store) {
+		return tr.real + v[len(tr.store):]
+	}
+	return v
+}
+
+// toVirtual maps a host path to the program's view: the inverse of toReal.
+func (tr *translator) toVirtual(r string) string {
+	if hasPathPrefix(r, tr.real) {
+		return tr.store + r[len(tr.real):]
+	}
+	return r
+}
+
+// isAncestor reports whether dir is a proper ancestor of p ("/nix" of
+// "/nix/store").
+func isAncestor(dir, p string) bool {
+	return len(dir) < len(p) && hasPathPrefix(p, dir)
+}
+
+// resolve turns the absolute path v of the program's view into the host
+// path to give the kernel. Every symlink along the way inside the store or
+// the pack is followed here, the last one only if follow is set (stat
+// follows, lstat does not). Resolution stops, and the kernel takes the rest
+// as it is, at the first component that does not exist (the kernel then
+// reports ENOENT, or creates it) or that leaves the store and the pack (the
+// host's own files are the kernel's business). The error is ELOOP after too
+// many links.
+func (tr *translator) resolve(v string, follow bool) (string, error) {
+	// A trailing slash asks for a directory, and follows a final symlink
+	// even for lstat, as the kernel does.
+	if len(v) > 1 && v[len(v)-1] == '/' {
+		follow = true
+	}
+	out := "/"
+	rest := v
+	links := 0
+	for {
+		var c string
+		c, rest = nextComponent(rest)
+		if c == "" {
+			break
+		}
+		if c == "." {
+			continue
+		}
+		if c == ".." {
+			out = parentDir(out)
+			continue
+		}
+		next := joinPath(out, c)
+		last := isLastComponent(rest)
+		if !hasPathPrefix(next, tr.store) && !hasPathPrefix(next, tr.root) {
+			if isAncestor(next, tr.store) || isAncestor(next, tr.root) {
+				// /nix on the way to /nix/store: a directory in the
+				// program's view even where the host lacks it.
+				out = next
+				continue
+			}
+			// Outside: the kernel resolves the rest on the host.
+			return tr.toReal(joinRest(next, rest)), nil
+		}
+		real := tr.toReal(next)
+		info, err := tr.info(real)
+		if err != nil {
+			return "", err
+		}
+		if !info.exists {
+			return tr.toReal(joinRest(next, rest)), nil
+		}
+		if info.symlink && (!last || follow) {
+			links++
+			if links > maxSymlinks {
+				return "", syscall.ELOOP
+			}
+			if strings.HasPrefix(info.target, "/") {
+				out = "/"
+			}
+			rest = info.target + "/" + rest
+			continue
+		}
+		out = next
+	}
+	if len(v) > 1 && v[len(v)-1] == '/' && out != "/" {
+		out += "/"
+	}
+	return tr.toReal(out), nil
+}
+
+// info is lstat with the cache: only the pack's files are cached, since
+// only they are known not to change.
+func (tr *translator) info(real string) (linkInfo, error) {
+	if hasPathPrefix(real, tr.real) {
+		if i, ok := tr.cache[real]; ok {
+			return i, nil
+		}
+		i, err := tr.lstat(real)
+		if err == nil {
+			tr.cache[real] = i
+		}
+		return i, err
+	}
+	return tr.lstat(real)
+}
+
+// nextComponent splits the first component off a slash-separated path.
+func nextComponent(p string) (string, string) {
+	for len(p) > 0 && p[0] == '/' {
+		p = p[1:]
+	}
+	i := strings.IndexByte(p, '/')
+	if i < 0 {
+		return p, ""
+	}
+	return p[:i], p[i+1:]
+}
+
+// isLastComponent reports whether rest holds no further component.
+func isLastComponent(rest string) bool {
+	for i := 0; i < len(rest); i++ {
+		if rest[i] != '/' {
+			return false
+		}
+	}
+	return true
+}
+
+func joinPath(dir, name string) string {
+	if dir == "/" {
+		return "/" + name
+	}
+	return dir + "/" + name
+}
+
+// joinRest appends the unresolved rest to a resolved prefix, keeping a
+// trailing slash, which matters to the kernel.
+func joinRest(prefix, rest string) string {
+	if rest == "" {
+		return prefix
+	}
+	return prefix + "/" + rest
+}
+
+func parentDir(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	if i <= 0 {
+		return "/"
+	}
+	return p[:i]
+}
+
+// cleanPath is a lexical clean of an absolute path, without the allocation
+// of path.Clean when there is nothing to clean.
+func cleanPath(p string) string {
+	out := "/"
+	rest := p
+	for {
+		var c string
+		c, rest = nextComponent(rest)
+		switch c {
+		case "":
+			return out
+		case ".":
+		case "..":
+			out = parentDir(out)
+		default:
+			out = joinPath(out, c)
+		}
+	}
+}
