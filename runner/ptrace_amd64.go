@@ -76,7 +76,7 @@ const sysFstatat = unix.SYS_NEWFSTATAT
 // legacyPathCalls are the system calls of this architecture only.
 var legacyPathCalls = []sysSpec{
 	{nr: unix.SYS_OPEN, paths: []pathSpec{{arg: 0, dirfd: -1, follow: followOpenFlags, flagArg: 1}}},
-	{nr: unix.SYS_CREAT, paths: []pathSpec{{arg: 0, dirfd: -1, follow: followAlways}}},
+	{nr: unix.SYS_CREAT, paths: []pathSpec{{arg: 0, dirfd: -1, follow: followAlways, creates: true}}},
 	{nr: unix.SYS_STAT, paths: []pathSpec{{arg: 0, dirfd: -1, follow: followAlways}}},
 	{nr: unix.SYS_LSTAT, paths: []pathSpec{{arg: 0, dirfd: -1, follow: followNever}}},
 	{nr: unix.SYS_ACCESS, paths: []pathSpec{{arg: 0, dirfd: -1, follow: followAlways}}},

@@ -155,7 +155,7 @@ func (t *tracer) planExec(virt, given string, argv []string) (string, []string, 
 		real := prog
 		if t.tr.ours(prog) {
 			var err error
-			if real, err = t.tr.resolve(prog, true); err != nil {
+			if real, _, err = t.tr.resolve(prog, true); err != nil {
 				return "", nil, "", errnoOf(err)
 			}
 		}
@@ -193,7 +193,7 @@ func (t *tracer) planExec(virt, given string, argv []string) (string, []string, 
 			}
 			continue
 		case info.elfInterp != "" && t.tr.ours(info.elfInterp):
-			ld, err := t.tr.resolve(info.elfInterp, true)
+			ld, _, err := t.tr.resolve(info.elfInterp, true)
 			if err != nil {
 				return "", nil, "", errnoOf(err)
 			}

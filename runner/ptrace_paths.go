@@ -111,8 +111,9 @@ func isAncestor(dir, p string) bool {
 // as it is, at the first component that does not exist (the kernel then
 // reports ENOENT, or creates it) or that leaves the store and the pack (the
 // host's own files are the kernel's business). The error is ELOOP after too
-// many links.
-func (tr *translator) resolve(v string, follow bool) (string, error) {
+// many links. missing reports that a component inside the pack's store
+// does not exist: the pack cannot change, so the path cannot name a file.
+func (tr *translator) resolve(v string, follow bool) (real string, missing bool, err error) {
 	// A trailing slash asks for a directory, and follows a final symlink
 	// even for lstat, as the kernel does.
 	if len(v) > 1 && v[len(v)-1] == '/' {
@@ -144,20 +145,20 @@ func (tr *translator) resolve(v string, follow bool) (string, error) {
 				continue
 			}
 			// Outside: the kernel resolves the rest on the host.
-			return tr.toReal(joinRest(next, rest)), nil
+			return tr.toReal(joinRest(next, rest)), false, nil
 		}
 		real := tr.toReal(next)
 		info, err := tr.info(real)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		if !info.exists {
-			return tr.toReal(joinRest(next, rest)), nil
+			return tr.toReal(joinRest(next, rest)), hasPathPrefix(real, tr.real), nil
 		}
 		if info.symlink && (!last || follow) {
 			links++
 			if links > maxSymlinks {
-				return "", syscall.ELOOP
+				return "", false, syscall.ELOOP
 			}
 			if strings.HasPrefix(info.target, "/") {
 				out = "/"
@@ -170,7 +171,7 @@ func (tr *translator) resolve(v string, follow bool) (string, error) {
 	if len(v) > 1 && v[len(v)-1] == '/' && out != "/" {
 		out += "/"
 	}
-	return tr.toReal(out), nil
+	return tr.toReal(out), false, nil
 }
 
 // info is lstat with the cache: only the pack's files are cached, since

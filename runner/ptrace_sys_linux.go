@@ -24,6 +24,7 @@ type pathSpec struct {
 	dirfd   int // the argument holding the directory fd, or -1 (the cwd)
 	follow  followRule
 	flagArg int // the argument the rule reads
+	creates bool // the call creates the file it names (creat)
 }
 
 // exitKind is what the tracer does at a system call's exit, to show the
