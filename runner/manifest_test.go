@@ -188,13 +188,6 @@ func TestChooseEngines(t *testing.T) {
 	}
 }
 
-func TestPtraceNotBuilt(t *testing.T) {
-	err := ptraceEngine{}.Available()
-	if err == nil || err.Error() != "the ptrace engine is not built yet" {
-		t.Errorf("ptrace Available() = %v", err)
-	}
-}
-
 func TestWithoutVar(t *testing.T) {
 	got := withoutVar([]string{"A=1", "GPACK_LAUNCHER_STAGE=2", "GPACK_LAUNCHER_STAGEX=3", "B="}, stageVar)
 	want := []string{"A=1", "GPACK_LAUNCHER_STAGEX=3", "B="}

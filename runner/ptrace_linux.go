@@ -4,7 +4,6 @@ package runner
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -170,7 +169,7 @@ func (ptraceEngine) Run(j *Job) (int, error) {
 				return 0, wrap(syscall.Errno(rec.errno), opMsgs[rec.step])
 			}
 		}
-		return 0, fmt.Errorf("the traced process ended before it started the program (status %d)", status)
+		return 0, errors.New("the traced process ended before it started the program (status " + strconv.Itoa(status) + ")")
 	}
 	return status, nil
 }

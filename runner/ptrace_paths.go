@@ -144,8 +144,13 @@ func (tr *translator) resolve(v string, follow bool) (real string, missing bool,
 				out = next
 				continue
 			}
-			// Outside: the kernel resolves the rest on the host.
-			return tr.toReal(joinRest(next, rest)), false, nil
+			if !strings.Contains(rest, "..") {
+				// Outside: the kernel resolves the rest on the host.
+				return joinRest(next, rest), false, nil
+			}
+			// A ".." may lead back into the store (/usr/../nix/store):
+			// go on resolving on the host, link by link, as the
+			// kernel would.
 		}
 		real := tr.toReal(next)
 		info, err := tr.info(real)

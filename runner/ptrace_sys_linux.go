@@ -23,7 +23,7 @@ type pathSpec struct {
 	arg     int // the path's argument
 	dirfd   int // the argument holding the directory fd, or -1 (the cwd)
 	follow  followRule
-	flagArg int // the argument the rule reads
+	flagArg int  // the argument the rule reads
 	creates bool // the call creates the file it names (creat)
 }
 
