@@ -70,9 +70,6 @@ const auditArch = unix.AUDIT_ARCH_X86_64
 
 const x32Bit = 0x40000000
 
-// sysFstatat is fstatat, which amd64 calls newfstatat.
-const sysFstatat = unix.SYS_NEWFSTATAT
-
 // legacyPathCalls are the system calls of this architecture only.
 var legacyPathCalls = []sysSpec{
 	{nr: unix.SYS_OPEN, paths: []pathSpec{{arg: 0, dirfd: -1, follow: followOpenFlags, flagArg: 1}}},
@@ -96,7 +93,3 @@ var legacyPathCalls = []sysSpec{
 	{nr: unix.SYS_LINK, paths: []pathSpec{{arg: 0, dirfd: -1, follow: followNever}, {arg: 1, dirfd: -1, follow: followNever}}},
 	{nr: unix.SYS_SYMLINK, paths: []pathSpec{{arg: 1, dirfd: -1, follow: followNever}}},
 }
-
-// ptraceSupported: the engine has this architecture's registers and
-// system-call tables.
-const ptraceSupported = true

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && (amd64 || arm64)
 
 package runner
 
@@ -72,7 +72,7 @@ func p0(f followRule) []pathSpec { return []pathSpec{{arg: 0, dirfd: -1, follow:
 var pathCalls = append([]sysSpec{
 	{nr: unix.SYS_OPENAT, paths: []pathSpec{at(1, 0, followOpenFlags, 2)}},
 	{nr: unix.SYS_OPENAT2, paths: []pathSpec{at(1, 0, followOpenHow, 2)}},
-	{nr: sysFstatat, paths: []pathSpec{at(1, 0, followAtFlag, 3)}},
+	{nr: unix.SYS_NEWFSTATAT, paths: []pathSpec{at(1, 0, followAtFlag, 3)}},
 	{nr: unix.SYS_STATX, paths: []pathSpec{at(1, 0, followAtFlag, 2)}},
 	{nr: unix.SYS_FACCESSAT, paths: []pathSpec{at(1, 0, followAlways, 0)}},
 	{nr: unix.SYS_FACCESSAT2, paths: []pathSpec{at(1, 0, followAtFlag, 3)}},
