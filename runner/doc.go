@@ -70,6 +70,14 @@
 //     pipe with nothing written, so an empty pipe means the program started.
 //     The parent words the record as a message and tries the next engine.
 //
+// Where user namespaces are off, the ptrace engine runs the program as a
+// traced child instead: a seccomp filter sends only the path-carrying system
+// calls to the launcher, which resolves their paths itself (following the
+// store's absolute symlinks) and points them at the pack's copy, takes over
+// the exec of scripts and of programs whose ELF interpreter is in the store,
+// and translates paths back where the kernel returns them. README.md
+// describes both engines in full.
+//
 // The launcher stays as the program's parent to forward signals and to return
 // its exit status; PR_SET_PDEATHSIG, set by the child, takes the program down
 // if the launcher is killed. README.md describes the mechanism and its limits
