@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -158,6 +159,8 @@ func (t *tracer) planExec(virt, given string, argv []string) (string, []string, 
 			if real, _, err = t.tr.resolve(prog, true); err != nil {
 				return "", nil, "", errnoOf(err)
 			}
+		} else if depth == 0 {
+			t.notePack(real)
 		}
 		info := t.execInfo(real)
 		if info == nil {
@@ -322,4 +325,28 @@ func (t *tracer) ldHasArgv0(path string) bool {
 	has := err == nil && bytes.Contains(b, []byte("--argv0"))
 	t.execCache[key] = &execInfo{shebang: has}
 	return has
+}
+
+// notePack adds the pack of a launcher that the program runs (ROOT/bin/NAME
+// of another pack) to the view, once per directory: see translator.others.
+func (t *tracer) notePack(real string) {
+	bin := filepath.Dir(real)
+	if filepath.Base(bin) != "bin" {
+		return
+	}
+	root := filepath.Dir(bin)
+	if _, seen := t.packs[root]; seen || root == t.tr.root {
+		return
+	}
+	t.packs[root] = true
+	m, err := readManifest(root)
+	if err != nil {
+		return
+	}
+	r, err := filepath.EvalSymlinks(filepath.Join(root, m.Store))
+	if err != nil {
+		return
+	}
+	t.tr.addPack(root, m.Store, r)
+	t.j.debug("ptrace: the program runs the pack at ", root, ", whose store joins the view")
 }

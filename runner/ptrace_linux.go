@@ -42,6 +42,12 @@ func (ptraceEngine) Available() error {
 			}
 		}
 	}
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		if i := strings.Index(string(b), "\nTracerPid:\t"); i >= 0 && !strings.HasPrefix(string(b[i+12:]), "0\n") {
+			return errors.New("the launcher is itself traced (by a debugger, or by the launcher of another pack " +
+				"of another store), and a traced process cannot trace")
+		}
+	}
 	var u unix.Utsname
 	if err := unix.Uname(&u); err == nil && !kernelAtLeast(unix.ByteSliceToString(u.Release[:]), 4, 8) {
 		// Before 4.8 the seccomp stop came before the system-call entry
@@ -154,7 +160,8 @@ func (ptraceEngine) Run(j *Job) (int, error) {
 	fw.forwardTo(c)
 
 	t := newTracer(j, newTranslator(j.Store, realStore, root), c)
-	t.add(pid, &addrSpace{slots: map[int]int{}}, &process{})
+	// A seized process has no initial stop, unlike the tasks it creates.
+	t.add(pid, &addrSpace{slots: map[int]int{}}, &process{}).seen = true
 	status, started := t.loop()
 	if !started {
 		b, _ := io.ReadAll(io.LimitReader(report, maxReport))
@@ -224,6 +231,7 @@ type tracer struct {
 	spin            int // polls before wait blocks
 	execCache       map[string]*execInfo
 	warned          map[string]bool
+	packs           map[string]bool // directories checked by notePack
 	buf             []byte
 }
 
@@ -234,6 +242,7 @@ func newTracer(j *Job, tr *translator, main *child) *tracer {
 		pending:   map[int]bool{},
 		execCache: map[string]*execInfo{},
 		warned:    map[string]bool{},
+		packs:     map[string]bool{},
 		buf:       make([]byte, pathMax+1),
 		cwdGen:    1,
 		spin:      spinPolls(),
@@ -322,7 +331,9 @@ func (t *tracer) handle(tid int, ws syscall.WaitStatus) {
 		return
 	}
 	sig := ws.StopSignal()
-	event := ws.TrapCause()
+	// Not ws.TrapCause(), which is -1 unless the stop signal is SIGTRAP:
+	// a group-stop is PTRACE_EVENT_STOP with the stop signal.
+	event := int(uint32(ws) >> 16)
 	switch {
 	case sig == syscall.SIGTRAP|0x80:
 		t.syscallExit(tc)
@@ -497,7 +508,25 @@ func (t *tracer) syscallEntry(tc *tracee) {
 		if ps.dirfd >= 0 {
 			dirfd = int(int32(r.arg(ps.dirfd)))
 		}
+		noLinks := false
+		if ps.follow == followOpenHow {
+			var how unix.OpenHow
+			b := unsafe.Slice((*byte)(unsafe.Pointer(&how)), unsafe.Sizeof(how))
+			if _, err := t.readMem(tc.tid, r.arg(ps.flagArg), b); err == nil {
+				if how.Resolve&(unix.RESOLVE_BENEATH|unix.RESOLVE_IN_ROOT) != 0 {
+					// Resolution confined to the dirfd's tree: the
+					// kernel does it right from the real dirfd, and an
+					// absolute path would break the confinement.
+					continue
+				}
+				noLinks = how.Resolve&unix.RESOLVE_NO_SYMLINKS != 0
+			}
+		}
+		if noLinks {
+			t.tr.linkLimit = 0
+		}
 		real, changed, errno := t.translate(tc, p, dirfd, t.follows(tc, &r, ps))
+		t.tr.linkLimit = maxSymlinks
 		if errno == errMissing {
 			if t.mayCreate(tc, &r, spec, i) {
 				errno = 0

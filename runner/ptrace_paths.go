@@ -26,8 +26,116 @@ type translator struct {
 	real  string // where the pack holds it: ROOT/nix/store, symlink-free
 	root  string // the pack's root, symlink-free
 
+	// linkLimit is how many symlinks one lookup may follow: maxSymlinks,
+	// or 0 for openat2's RESOLVE_NO_SYMLINKS.
+	linkLimit int
+
 	cache map[string]linkInfo // real path → what lstat found, under real only
 	lstat func(string) (linkInfo, error)
+
+	// Other packs whose programs the program ran (a nested call: one
+	// pack's program starts another pack's wrapper). Their stores join
+	// the view: a traced process cannot be traced again, so the inner
+	// launcher could not run an engine of its own; it finds its program
+	// at the store path and execs it.
+	others []otherPack
+	items  map[string]string // item name → real store holding it, once others share tr.store
+}
+
+type otherPack struct{ root, store, real string }
+
+// addPack adds another pack's store to the view. Where two packs hold the
+// same store directory, an item of the first pack wins.
+func (tr *translator) addPack(root, store, real string) {
+	if root == tr.root {
+		return
+	}
+	for _, o := range tr.others {
+		if o.root == root {
+			return
+		}
+	}
+	tr.others = append(tr.others, otherPack{root, store, real})
+	tr.items = map[string]string{}
+}
+
+// inStore reports whether p lies in a store directory of the view.
+func (tr *translator) inStore(p string) bool {
+	if hasPathPrefix(p, tr.store) {
+		return true
+	}
+	for _, o := range tr.others {
+		if hasPathPrefix(p, o.store) {
+			return true
+		}
+	}
+	return false
+}
+
+// aboveStore reports whether p is a proper ancestor of a store directory
+// or of a pack: /nix on the way to /nix/store.
+func (tr *translator) aboveStore(p string) bool {
+	if isAncestor(p, tr.store) || isAncestor(p, tr.root) {
+		return true
+	}
+	for _, o := range tr.others {
+		if isAncestor(p, o.store) || isAncestor(p, o.root) {
+			return true
+		}
+	}
+	return false
+}
+
+// inPack reports whether p lies in one of the packs.
+func (tr *translator) inPack(p string) bool {
+	if hasPathPrefix(p, tr.root) {
+		return true
+	}
+	for _, o := range tr.others {
+		if hasPathPrefix(p, o.root) {
+			return true
+		}
+	}
+	return false
+}
+
+// inRealStore reports whether p lies in one of the packs' stores.
+func (tr *translator) inRealStore(p string) bool {
+	if hasPathPrefix(p, tr.real) {
+		return true
+	}
+	for _, o := range tr.others {
+		if hasPathPrefix(p, o.real) {
+			return true
+		}
+	}
+	return false
+}
+
+// storeFor returns the real store that holds the item named by the first
+// component of rest ("/<hash>-name/…").
+func (tr *translator) storeFor(rest string) string {
+	item, _ := nextComponent(rest)
+	if item == "" {
+		return tr.real
+	}
+	if r, ok := tr.items[item]; ok {
+		return r
+	}
+	r := tr.real
+	if i, err := tr.lstat(tr.real + "/" + item); err != nil || !i.exists {
+		for _, o := range tr.others {
+			if o.store != tr.store {
+				continue
+			}
+			if i, err := tr.lstat(o.real + "/" + item); err == nil && i.exists {
+				r = o.real
+				break
+			}
+		}
+	}
+	tr.items[item] = r
+	return r
 }
 
 // linkInfo is what the translator needs to know about one path component.
@@ -38,7 +146,7 @@ type linkInfo struct {
 }
 
 func newTranslator(store, real, root string) *translator {
-	return &translator{store: store, real: real, root: root, cache: map[string]linkInfo{}, lstat: lstatInfo}
+	return &translator{store: store, real: real, root: root, linkLimit: maxSymlinks, cache: map[string]linkInfo{}, lstat: lstatInfo}
 }
 
 func lstatInfo(p string) (linkInfo, error) {
@@ -72,12 +180,12 @@ func hasPathPrefix(p, dir string) bool {
 // by the tracer. A path with ".." is cleaned first: /usr/../nix/store is in
 // the store.
 func (tr *translator) ours(p string) bool {
-	if hasPathPrefix(p, tr.store) || hasPathPrefix(p, tr.root) {
+	if hasPathPrefix(p, tr.store) || tr.inPack(p) || len(tr.others) > 0 && tr.inStore(p) {
 		return true
 	}
 	if strings.Contains(p, "/..") || strings.Contains(p, "/./") || strings.Contains(p, "//") {
 		c := cleanPath(p)
-		return hasPathPrefix(c, tr.store) || hasPathPrefix(c, tr.root)
+		return tr.inStore(c) || tr.inPack(c)
 	}
 	return false
 }
@@ -85,7 +193,15 @@ func (tr *translator) ours(p string) bool {
 // toReal maps a program's view of a path to the host's.
 func (tr *translator) toReal(v string) string {
 	if hasPathPrefix(v, tr.store) {
+		if len(tr.others) > 0 {
+			return tr.storeFor(v[len(tr.store):]) + v[len(tr.store):]
+		}
 		return tr.real + v[len(tr.store):]
+	}
+	for _, o := range tr.others {
+		if o.store != tr.store && hasPathPrefix(v, o.store) {
+			return o.real + v[len(o.store):]
+		}
 	}
 	return v
 }
@@ -94,6 +210,11 @@ func (tr *translator) toReal(v string) string {
 func (tr *translator) toVirtual(r string) string {
 	if hasPathPrefix(r, tr.real) {
 		return tr.store + r[len(tr.real):]
+	}
+	for _, o := range tr.others {
+		if hasPathPrefix(r, o.real) {
+			return o.store + r[len(o.real):]
+		}
 	}
 	return r
 }
@@ -137,8 +258,8 @@ func (tr *translator) resolve(v string, follow bool) (real string, missing bool,
 		}
 		next := joinPath(out, c)
 		last := isLastComponent(rest)
-		if !hasPathPrefix(next, tr.store) && !hasPathPrefix(next, tr.root) {
-			if isAncestor(next, tr.store) || isAncestor(next, tr.root) {
+		if !tr.inStore(next) && !tr.inPack(next) {
+			if tr.aboveStore(next) {
 				// /nix on the way to /nix/store: a directory in the
 				// program's view even where the host lacks it.
 				out = next
@@ -158,11 +279,11 @@ func (tr *translator) resolve(v string, follow bool) (real string, missing bool,
 			return "", false, err
 		}
 		if !info.exists {
-			return tr.toReal(joinRest(next, rest)), hasPathPrefix(real, tr.real), nil
+			return tr.toReal(joinRest(next, rest)), tr.inRealStore(real), nil
 		}
 		if info.symlink && (!last || follow) {
 			links++
-			if links > maxSymlinks {
+			if links > tr.linkLimit {
 				return "", false, syscall.ELOOP
 			}
 			if strings.HasPrefix(info.target, "/") {
@@ -182,7 +303,7 @@ func (tr *translator) resolve(v string, follow bool) (real string, missing bool,
 // info is lstat with the cache: only the pack's files are cached, since
 // only they are known not to change.
 func (tr *translator) info(real string) (linkInfo, error) {
-	if hasPathPrefix(real, tr.real) {
+	if tr.inRealStore(real) {
 		if i, ok := tr.cache[real]; ok {
 			return i, nil
 		}

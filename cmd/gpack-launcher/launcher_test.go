@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,12 +91,13 @@ func TestLauncherBinary(t *testing.T) {
 // pack is the hand-built fixture: a synthetic store and two packs of it, and
 // a pack of a second store at another path, for a pack that runs another.
 type pack struct {
-	base   string           // everything lives here; 0755 so that testUID can reach it
-	store  *teststore.Store // the original store, hidden on "the target machine"
-	root   string           // a pack with .gpack/root
-	bare   string           // the same pack without .gpack/root
-	store2 *teststore.Store // another store, hidden too
-	other  string           // a pack of store2
+	base    string             // everything lives here; 0755 so that testUID can reach it
+	store   *teststore.Store   // the original store, hidden on "the target machine"
+	tracees []teststore.Tracee // store's, each with a wrapper in every pack
+	root    string             // a pack with .gpack/root
+	bare    string             // the same pack without .gpack/root
+	store2  *teststore.Store   // another store, hidden too
+	other   string             // a pack of store2
 }
 
 var fixture struct {
@@ -103,9 +106,10 @@ var fixture struct {
 	err  error
 }
 
-// programs are the wrappers of the fixture packs: name → item, path in it.
+// programs are wrappers of the fixture packs: name → item, path in it.
 // "missing" names a file the pack lacks, to reach execve's ENOENT inside the
-// namespace.
+// namespace. The packs also have a wrapper for each tracee of the store (see
+// wrappers).
 var programs = map[string][2]string{
 	"hello":        {"hello", "bin/hello"},
 	"greet-script": {"script", "bin/greet-script"},
@@ -158,6 +162,9 @@ func buildPack() (*pack, error) {
 			return p, err
 		}
 	}
+	if p.tracees, err = p.store.Tracees(); err != nil {
+		return p, err
+	}
 	if err := assemble(p.root, p.store, true); err != nil {
 		return p, err
 	}
@@ -181,10 +188,11 @@ func assemble(root string, store *teststore.Store, withRootDir bool) error {
 			return err
 		}
 	}
-	m := &runner.Manifest{Store: store.Dir, Programs: map[string]string{}}
-	for name, prog := range programs {
-		m.Programs[name] = filepath.Join(store.Path(prog[0]), prog[1])
+	progs, err := wrappers(store)
+	if err != nil {
+		return err
 	}
+	m := &runner.Manifest{Store: store.Dir, Programs: progs}
 	f, err := os.OpenFile(filepath.Join(root, runner.ManifestPath), os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o444)
 	if err != nil {
 		return err
@@ -205,7 +213,7 @@ func assemble(root string, store *teststore.Store, withRootDir bool) error {
 		return err
 	}
 	// "nosuch" is a wrapper the manifest does not list.
-	for name := range programs {
+	for name := range progs {
 		if err := os.Link(launcher, filepath.Join(root, "bin", name)); err != nil {
 			return err
 		}
@@ -225,6 +233,26 @@ func assemble(root string, store *teststore.Store, withRootDir bool) error {
 		}
 	}
 	return os.Chmod(filepath.Join(root, runner.LauncherPath), 0o555)
+}
+
+// wrappers returns the programs of a pack of store by wrapper name: those of
+// programs and the store's tracees.
+func wrappers(store *teststore.Store) (map[string]string, error) {
+	progs := map[string]string{}
+	for name, prog := range programs {
+		progs[name] = filepath.Join(store.Path(prog[0]), prog[1])
+	}
+	tracees, err := store.Tracees()
+	if err != nil {
+		return nil, err
+	}
+	for _, tr := range tracees {
+		if _, dup := progs[tr.Name]; dup {
+			return nil, fmt.Errorf("the tracee %s has the name of a wrapper of programs", tr.Name)
+		}
+		progs[tr.Name] = tr.Program(store)
+	}
+	return progs, nil
 }
 
 func (p *pack) remove() {
@@ -259,8 +287,11 @@ func (p *pack) userDir(t *testing.T, prefix string, uid int) string {
 // user.
 type invocation struct {
 	// args is the command. A first element "bin/NAME" is a wrapper of the
-	// pack; $ROOT in the environment is the pack root.
-	args    []string
+	// pack; $ROOT in the environment is the pack root; teststore.WorkDir
+	// stands for the working directory.
+	args []string
+	// engine is the launcher's GPACK_ENGINE; "" leaves it unset.
+	engine  string
 	env     []string
 	stdin   string
 	fds     []string // contents of extra files passed as descriptors 3, 4…
@@ -296,7 +327,10 @@ func (p *pack) command(t *testing.T, inv *invocation) (*exec.Cmd, string, contex
 		inv.dir = p.userDir(t, "work", inv.uid)
 	}
 	tmpdir := p.userDir(t, "tmp", inv.uid)
-	args := append([]string(nil), inv.args...)
+	args := make([]string, len(inv.args))
+	for i, a := range inv.args {
+		args[i] = strings.ReplaceAll(a, teststore.WorkDir, inv.dir)
+	}
 	if strings.HasPrefix(args[0], "bin/") {
 		args[0] = filepath.Join(inv.root, args[0])
 	}
@@ -306,7 +340,10 @@ func (p *pack) command(t *testing.T, inv *invocation) (*exec.Cmd, string, contex
 		args = append([]string{os.Args[0]}, args...)
 	}
 	hide := []string{p.store.Dir, p.store2.Dir}
-	if inv.noStoreDir {
+	switch {
+	case inv.visible:
+		hide = nil
+	case inv.noStoreDir:
 		hide = []string{filepath.Dir(p.store.Dir), filepath.Dir(p.store2.Dir)}
 	}
 	script := ""
@@ -335,6 +372,9 @@ func (p *pack) command(t *testing.T, inv *invocation) (*exec.Cmd, string, contex
 		"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/nonexistent",
 		"TMPDIR=" + tmpdir, "ROOT=" + inv.root, "OTHER=" + p.other,
 	}, inv.env...)
+	if inv.engine != "" {
+		cmd.Env = append(cmd.Env, "GPACK_ENGINE="+inv.engine)
+	}
 	if inv.seccomp != "" {
 		cmd.Env = append(cmd.Env, seccompVar+"="+inv.seccomp)
 	}
@@ -398,7 +438,7 @@ func checkEmpty(t *testing.T, dir string) {
 	}
 }
 
-const greeting = "hello from the store: greetings from libgreet\n"
+const greeting = teststore.Greeting
 
 // TestStoreHidden checks the test harness itself: on "the target machine"
 // the store programs really cannot run without the launcher.
@@ -431,7 +471,7 @@ type runCase struct {
 	name      string
 	inv       invocation
 	status    int
-	stdout    string   // exact; "\x00DIR" is replaced by the working directory
+	stdout    string   // exact; teststore.WorkDir is replaced by the working directory
 	stderrHas []string // lines expected on stderr; nil means stderr is empty
 	stderrNot []string
 	check     func(t *testing.T, r result)
@@ -440,7 +480,7 @@ type runCase struct {
 func (tc runCase) run(t *testing.T, p *pack) {
 	t.Run(tc.name, func(t *testing.T) {
 		r := p.run(t, tc.inv)
-		want := strings.ReplaceAll(tc.stdout, "\x00DIR", r.dir)
+		want := strings.ReplaceAll(tc.stdout, teststore.WorkDir, r.dir)
 		if r.status != tc.status || r.stdout != want {
 			t.Errorf("status %d, stdout %q; want %d, %q\nstderr:\n%s", r.status, r.stdout, tc.status, want, r.stderr)
 		}
@@ -464,12 +504,62 @@ func (tc runCase) run(t *testing.T, p *pack) {
 	})
 }
 
-// TestRun runs the wrappers on two kinds of target machine: one with an
-// empty store directory (the userns engine binds / whole) and one without
-// the store's parent at all (it mirrors / around the store path).
+// TestRun runs the wrappers through each engine on the kinds of target
+// machine: one with an empty store directory (the userns engine binds /
+// whole), one without the store's parent at all (it mirrors / around the
+// store path), and, for the engines that need no user namespace, one where
+// user namespaces are really off.
 func TestRun(t *testing.T) {
 	p := testPack(t)
-	cases := []runCase{
+	hello := filepath.Join(p.store.Path("hello"), "bin/hello")
+	forEachEngine(t, func(t *testing.T, engine string) {
+		cases := append(runCases(p, engine), traceeCases(p)...)
+		for _, host := range []struct {
+			name       string
+			noStoreDir bool
+			usernsOff  bool
+			// usernsMode is how the userns engine says it built the root.
+			usernsMode string
+		}{
+			{name: "empty store directory", usernsMode: "gpack-launcher: stage 2: the host has " + p.store.Dir +
+				": binding / whole, with the pack's store over " + p.store.Dir},
+			{name: "no store directory", noStoreDir: true, usernsMode: "gpack-launcher: stage 2: the host lacks " +
+				p.store.Dir + ": mirroring / around the store path"},
+			{name: "user namespaces off", usernsOff: true},
+		} {
+			if host.usernsOff && engine == "userns" {
+				continue // TestUsernsOff checks how it fails there.
+			}
+			t.Run(host.name, func(t *testing.T) {
+				r := p.run(t, invocation{engine: engine, args: []string{"bin/hello"}, noStoreDir: host.noStoreDir,
+					usernsOff: host.usernsOff, env: []string{"GPACK_DEBUG=1"}})
+				want := []string{running(engine, hello)}
+				if engine == "userns" {
+					want = append(want, host.usernsMode)
+				}
+				if r.status != 0 || r.stdout != greeting {
+					t.Errorf("status %d, stdout %q; want 0 and a greeting; stderr:\n%s", r.status, r.stdout, r.stderr)
+				}
+				for _, l := range want {
+					if !contains(strings.Split(r.stderr, "\n"), l) {
+						t.Errorf("stderr lacks the line %q:\n%s", l, r.stderr)
+					}
+				}
+				for _, tc := range cases {
+					tc.inv.noStoreDir = host.noStoreDir
+					tc.inv.usernsOff = host.usernsOff
+					tc.inv.engine = engine
+					tc.run(t, p)
+				}
+			})
+		}
+	})
+}
+
+// runCases are the rows of TestRun for engine, besides the tracees'. They
+// expect the same of every engine but the GPACK_DEBUG lines that name it.
+func runCases(p *pack, engine string) []runCase {
+	return []runCase{
 		{name: "dynamic ELF with a store interpreter",
 			inv:    invocation{args: []string{"bin/hello", "a", "b c"}},
 			stdout: greeting + "a\nb c\n"},
@@ -503,7 +593,7 @@ func TestRun(t *testing.T) {
 				env: []string{"GPACK_DEBUG=1"}},
 			stdout: greeting + "nested\n",
 			stderrHas: []string{
-				"gpack-launcher: engine userns: running " + filepath.Join(p.store.Path("dash"), "bin/sh"),
+				running(engine, filepath.Join(p.store.Path("dash"), "bin/sh")),
 				"gpack-launcher: direct: " + filepath.Join(p.store.Path("hello"), "bin/hello") +
 					" exists here, so it runs without a namespace",
 			}},
@@ -512,8 +602,8 @@ func TestRun(t *testing.T) {
 				env: []string{"GPACK_DEBUG=1"}},
 			stdout: greeting + "other\n",
 			stderrHas: []string{
-				"gpack-launcher: engine userns: running " + filepath.Join(p.store.Path("dash"), "bin/sh"),
-				"gpack-launcher: engine userns: running " + filepath.Join(p.store2.Path("hello"), "bin/hello"),
+				running(engine, filepath.Join(p.store.Path("dash"), "bin/sh")),
+				nestedLine(engine, filepath.Join(p.store2.Path("hello"), "bin/hello")),
 			}},
 		{name: "direct when the store is visible",
 			inv:       invocation{args: []string{"bin/hello"}, env: []string{"GPACK_DEBUG=1"}, visible: true},
@@ -526,7 +616,7 @@ func TestRun(t *testing.T) {
 			stdout: "three four\n"},
 		{name: "working directory kept",
 			inv:    invocation{args: []string{"bin/sh", "-c", "pwd"}},
-			stdout: "\x00DIR\n"},
+			stdout: teststore.WorkDir + "\n"},
 		{name: "argv[0] kept as typed",
 			inv:    invocation{args: []string{"bin/sh", "-c", `echo "$0"`}},
 			stdout: filepath.Join(p.root, "bin/sh") + "\n"},
@@ -544,35 +634,13 @@ func TestRun(t *testing.T) {
 		{name: "pack without .gpack/root",
 			inv:       invocation{args: []string{"bin/hello", "bare"}, root: p.bare, env: []string{"GPACK_DEBUG=1"}},
 			stdout:    greeting + "bare\n",
-			stderrHas: []string{"gpack-launcher: engine userns: running " + filepath.Join(p.store.Path("hello"), "bin/hello")},
+			stderrHas: []string{running(engine, filepath.Join(p.store.Path("hello"), "bin/hello"))},
 			check: func(t *testing.T, r result) {
-				if !strings.Contains(r.stderr, "the pack lacks .gpack/root, so the new root is mounted on ") {
+				// Only the userns engine builds a new root.
+				if engine == "userns" && !strings.Contains(r.stderr, "the pack lacks .gpack/root, so the new root is mounted on ") {
 					t.Errorf("stderr does not say where the new root went:\n%s", r.stderr)
 				}
 			}},
-	}
-	for _, host := range []struct {
-		name       string
-		noStoreDir bool
-		mode       string
-	}{
-		{"empty store directory", false, "gpack-launcher: stage 2: the host has " + p.store.Dir +
-			": binding / whole, with the pack's store over " + p.store.Dir},
-		{"no store directory", true, "gpack-launcher: stage 2: the host lacks " + p.store.Dir +
-			": mirroring / around the store path"},
-	} {
-		t.Run(host.name, func(t *testing.T) {
-			r := p.run(t, invocation{args: []string{"bin/hello"}, noStoreDir: host.noStoreDir,
-				env: []string{"GPACK_DEBUG=1"}})
-			if r.status != 0 || r.stdout != greeting || !contains(strings.Split(r.stderr, "\n"), host.mode) {
-				t.Errorf("status %d, stdout %q; want 0, a greeting and the line %q in stderr:\n%s",
-					r.status, r.stdout, host.mode, r.stderr)
-			}
-			for _, tc := range cases {
-				tc.inv.noStoreDir = host.noStoreDir
-				tc.run(t, p)
-			}
-		})
 	}
 }
 
@@ -603,88 +671,132 @@ func ownedBy(uid int) func(t *testing.T, r result) {
 // group): the program must get it through the launcher.
 func TestSignalForwarded(t *testing.T) {
 	p := testPack(t)
-	inv := invocation{args: []string{"bin/sh", "-c",
-		`trap "echo got INT; exit 7" INT; echo ready; while :; do sleep 0.1; done`}}
-	cmd, tmpdir, cancel := p.command(t, &inv)
-	defer cancel()
-	lines, stderr := startReady(t, cmd)
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	var rest []string
-	for lines.Scan() {
-		rest = append(rest, lines.Text())
-	}
-	status := statusOf(t, cmd, cmd.Wait())
-	if status != 7 || strings.Join(rest, "\n") != "got INT" {
-		t.Errorf("after SIGINT: status %d, output %q, stderr %q; want 7, \"got INT\"", status, rest, stderr.String())
-	}
-	checkEmpty(t, tmpdir)
+	forEachEngine(t, func(t *testing.T, engine string) {
+		inv := invocation{engine: engine, args: []string{"bin/sh", "-c",
+			`trap "echo got INT; exit 7" INT; echo ready; while :; do sleep 0.1; done`}}
+		cmd, tmpdir, cancel := p.command(t, &inv)
+		defer cancel()
+		lines, stderr := startReady(t, cmd)
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		var rest []string
+		for lines.Scan() {
+			rest = append(rest, lines.Text())
+		}
+		status := statusOf(t, cmd, cmd.Wait())
+		if status != 7 || strings.Join(rest, "\n") != "got INT" {
+			t.Errorf("after SIGINT: status %d, output %q, stderr %q; want 7, \"got INT\"", status, rest, stderr.String())
+		}
+		checkEmpty(t, tmpdir)
+	})
 }
 
 // TestNoTraces checks that a run leaves nothing on the host: no mount, and
 // nothing in the pack's .gpack/root (TMPDIR is checked by every run).
 func TestNoTraces(t *testing.T) {
 	p := testPack(t)
-	for _, root := range []string{p.root, p.bare} {
-		for _, noStoreDir := range []bool{false, true} {
-			r := p.run(t, invocation{args: []string{"bin/hello"}, root: root, noStoreDir: noStoreDir})
-			if r.status != 0 || r.stdout != greeting {
-				t.Fatalf("status %d, %q, %q", r.status, r.stdout, r.stderr)
+	forEachEngine(t, func(t *testing.T, engine string) {
+		for _, root := range []string{p.root, p.bare} {
+			for _, noStoreDir := range []bool{false, true} {
+				r := p.run(t, invocation{engine: engine, args: []string{"bin/hello"}, root: root, noStoreDir: noStoreDir})
+				if r.status != 0 || r.stdout != greeting {
+					t.Fatalf("status %d, %q, %q", r.status, r.stdout, r.stderr)
+				}
 			}
 		}
-	}
-	checkEmpty(t, filepath.Join(p.root, runner.RootDir))
-	mounts, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(mounts), "\n") {
-		if strings.Contains(l, p.base) {
-			t.Errorf("a mount remains on the host: %s", l)
+		checkEmpty(t, filepath.Join(p.root, runner.RootDir))
+		mounts, err := os.ReadFile("/proc/self/mountinfo")
+		if err != nil {
+			t.Fatal(err)
 		}
+		for _, l := range strings.Split(string(mounts), "\n") {
+			if strings.Contains(l, p.base) {
+				t.Errorf("a mount remains on the host: %s", l)
+			}
+		}
+	})
+}
+
+// nestedLine is what the launcher of a pack that a traced program runs says:
+// under the userns engine it makes a namespace of its own; under ptrace the
+// process is already traced, so the outer tracer adds the inner pack's
+// store to the view and the inner launcher finds its program in place.
+func nestedLine(engine, program string) string {
+	if engine == "ptrace" {
+		return "gpack-launcher: direct: " + program + " exists here, so it runs without a namespace"
 	}
+	return running(engine, program)
 }
 
 // cannotRunHint ends the launcher's message when no engine works.
 const cannotRunHint = "; run the pack extracted at / (tar -x -C /) or enable unprivileged user namespaces " +
 	"(sysctl user.max_user_namespaces>0; kernel.apparmor_restrict_unprivileged_userns=0)\n"
 
+// ptraceDenied is the ptrace engine's reason where a seccomp profile
+// forbids ptrace.
+const ptraceDenied = "the ptrace engine cannot run (ptrace is not permitted here: a seccomp profile (a container's) " +
+	"or a security module forbids it; an administrator can allow the ptrace system call: operation not permitted)"
+
 // TestFallback covers hosts where the userns engine fails at different
-// steps. With ptrace not built yet, every case must end in one clear line
-// and exit 126, never 255 (Guix's wrapper aborts with 255 on AppArmor hosts).
+// steps: the ptrace engine must take over, and where it cannot either, the
+// launcher must end in one clear line and exit 126, never 255 (Guix's
+// wrapper aborts with 255 on AppArmor hosts).
 func TestFallback(t *testing.T) {
 	p := testPack(t)
+	hello := filepath.Join(p.store.Path("hello"), "bin/hello")
 	const mountDenied = "making the mounts private (mount --make-rprivate /): operation not permitted"
+	const usernsDenied = "creating a user namespace is not permitted: operation not permitted"
+	t.Run("falls back to ptrace", func(t *testing.T) {
+		for _, tc := range []struct {
+			name  string
+			inv   invocation
+			debug []string
+		}{
+			{name: "AppArmor: clone works, mount denied", inv: invocation{seccomp: denyMount},
+				debug: []string{"gpack-launcher: engine userns: failed: " + mountDenied}},
+			{name: "clone refused", inv: invocation{seccomp: denyUserns},
+				debug: []string{"gpack-launcher: engine userns: failed: " + usernsDenied}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				tc.inv.args = []string{"bin/hello"}
+				tc.inv.env = []string{"GPACK_DEBUG=1"}
+				r := p.run(t, tc.inv)
+				if r.status != 0 || r.stdout != greeting {
+					t.Fatalf("status %d, stdout %q, stderr:\n%s", r.status, r.stdout, r.stderr)
+				}
+				lines := strings.Split(r.stderr, "\n")
+				for _, l := range append(tc.debug, "gpack-launcher: engine ptrace: trying", running("ptrace", hello)) {
+					if !contains(lines, l) {
+						t.Errorf("stderr lacks %q:\n%s", l, r.stderr)
+					}
+				}
+			})
+		}
+	})
 	for _, tc := range []struct {
 		name   string
 		inv    invocation
 		stderr string   // the exact stderr without GPACK_DEBUG
 		debug  []string // lines GPACK_DEBUG=1 adds
 	}{
-		{name: "AppArmor: clone works, mount denied",
-			inv: invocation{seccomp: denyMount},
+		{name: "AppArmor in a container that forbids ptrace",
+			inv: invocation{seccomp: denyMountPtrace},
 			stderr: "gpack-launcher: cannot run bin/hello here: user namespaces are not available (" + mountDenied +
-				"), and the ptrace engine is not built yet" + cannotRunHint,
+				"), and " + ptraceDenied + cannotRunHint,
 			debug: []string{
 				"gpack-launcher: engine userns: trying",
 				"gpack-launcher: engine userns: failed: " + mountDenied,
-				"gpack-launcher: engine ptrace: not available: the ptrace engine is not built yet",
+				"gpack-launcher: engine ptrace: trying",
 			}},
 		{name: "AppArmor with GPACK_ENGINE=userns",
 			inv:    invocation{seccomp: denyMount, env: []string{"GPACK_ENGINE=userns"}},
 			stderr: "gpack-launcher: cannot run bin/hello here: user namespaces are not available (" + mountDenied + ")" + cannotRunHint,
 			debug:  []string{"gpack-launcher: engine userns: failed: " + mountDenied}},
-		{name: "clone refused",
-			inv: invocation{seccomp: denyUserns},
-			stderr: "gpack-launcher: cannot run bin/hello here: user namespaces are not available (" +
-				"creating a user namespace is not permitted: operation not permitted" +
-				"), and the ptrace engine is not built yet" + cannotRunHint,
-			debug: []string{"gpack-launcher: engine userns: failed: creating a user namespace is not permitted: operation not permitted"}},
-		{name: "GPACK_ENGINE=ptrace",
-			inv:    invocation{env: []string{"GPACK_ENGINE=ptrace"}},
-			stderr: "gpack-launcher: cannot run bin/hello here: the ptrace engine is not built yet; run the pack extracted at / (tar -x -C /)\n",
-			debug:  []string{"gpack-launcher: engine ptrace: not available: the ptrace engine is not built yet"}},
+		{name: "GPACK_ENGINE=ptrace where ptrace is forbidden",
+			inv:    invocation{seccomp: denyPtrace, env: []string{"GPACK_ENGINE=ptrace"}},
+			stderr: "gpack-launcher: cannot run bin/hello here: " + ptraceDenied + "; run the pack extracted at / (tar -x -C /)\n",
+			debug:  []string{"gpack-launcher: engine ptrace: trying"}},
 		{name: "GPACK_ENGINE=bogus",
 			inv:    invocation{env: []string{"GPACK_ENGINE=bogus"}},
 			stderr: "gpack-launcher: GPACK_ENGINE=\"bogus\" is not one of auto, userns, ptrace\n"},
@@ -723,14 +835,27 @@ func checkCannotRun(t *testing.T, r result, want string, debug []string) {
 }
 
 // TestUsernsOff runs the launcher where user namespaces are really off
-// (user.max_user_namespaces=0), as on some clusters.
+// (user.max_user_namespaces=0), as on many clusters: GPACK_ENGINE=auto must
+// fall back to the ptrace engine, which runs the program.
 func TestUsernsOff(t *testing.T) {
 	p := testPack(t)
-	want := "gpack-launcher: cannot run bin/hello here: user namespaces are not available (" +
-		"sysctl user.max_user_namespaces is 0), and the ptrace engine is not built yet" + cannotRunHint
+	hello := filepath.Join(p.store.Path("hello"), "bin/hello")
 	debug := []string{
 		"gpack-launcher: engine userns: not available: sysctl user.max_user_namespaces is 0",
-		"gpack-launcher: engine ptrace: not available: the ptrace engine is not built yet",
+		"gpack-launcher: engine ptrace: trying",
+		running("ptrace", hello),
+	}
+	check := func(t *testing.T, r result) {
+		t.Helper()
+		if r.status != 0 || r.stdout != greeting {
+			t.Fatalf("status %d, stdout %q, stderr:\n%s", r.status, r.stdout, r.stderr)
+		}
+		lines := strings.Split(r.stderr, "\n")
+		for _, l := range debug {
+			if !contains(lines, l) {
+				t.Errorf("stderr lacks %q:\n%s", l, r.stderr)
+			}
+		}
 	}
 
 	// The setting of the whole machine, restored at once because other
@@ -752,11 +877,9 @@ func TestUsernsOff(t *testing.T) {
 			}
 		}
 		t.Cleanup(func() { once.Do(restore) })
-		r := p.run(t, invocation{args: []string{"bin/hello"}})
-		rd := p.run(t, invocation{args: []string{"bin/hello"}, env: []string{"GPACK_DEBUG=1"}})
+		r := p.run(t, invocation{args: []string{"bin/hello"}, env: []string{"GPACK_DEBUG=1"}})
 		once.Do(restore)
-		checkCannotRun(t, r, want, nil)
-		checkCannotRun(t, rd, want, debug)
+		check(t, r)
 	})
 
 	// The same sysctl, set to 0 in a user namespace that holds the whole
@@ -764,10 +887,7 @@ func TestUsernsOff(t *testing.T) {
 	// clone(CLONE_NEWUSER) fails below it exactly as on a host where it is
 	// off, and nothing else on the machine is affected.
 	t.Run("sysctl in a user namespace", func(t *testing.T) {
-		r := p.run(t, invocation{args: []string{"bin/hello"}, usernsOff: true})
-		rd := p.run(t, invocation{args: []string{"bin/hello"}, usernsOff: true, env: []string{"GPACK_DEBUG=1"}})
-		checkCannotRun(t, r, want, nil)
-		checkCannotRun(t, rd, want, debug)
+		check(t, p.run(t, invocation{args: []string{"bin/hello"}, usernsOff: true, env: []string{"GPACK_DEBUG=1"}}))
 	})
 }
 
@@ -784,8 +904,12 @@ func TestUnknownProgram(t *testing.T) {
 func TestLauncherItself(t *testing.T) {
 	p := testPack(t)
 	r := p.run(t, invocation{args: []string{filepath.Join(p.root, runner.LauncherPath)}})
+	wrapped, err := wrappers(p.store)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var progs []string
-	for _, name := range []string{"execer", "greet-script", "hello", "missing", "sh"} {
+	for _, name := range slices.Sorted(maps.Keys(wrapped)) {
 		progs = append(progs, filepath.Join(p.root, "bin", name))
 	}
 	want := "gpack-launcher: this is the launcher of the pack at " + p.root +
@@ -830,12 +954,6 @@ int main(void) {
 // SIGINT twice (a shell trap or Python's KeyboardInterrupt running twice).
 func TestTerminalSignalOnce(t *testing.T) {
 	p := testPack(t)
-	master, slave, err := openPty()
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
-	defer master.Close()
-	defer slave.Close()
 	// A host program, visible inside through the mirrored root, started
 	// by the store's shell with exec so that it is the launcher's child.
 	src := filepath.Join(p.base, "siginfo.c")
@@ -846,28 +964,42 @@ func TestTerminalSignalOnce(t *testing.T) {
 	if out, err := exec.Command("gcc", "-O1", "-o", bin, src).CombinedOutput(); err != nil {
 		t.Fatalf("gcc: %v\n%s", err, out)
 	}
-	inv := invocation{args: []string{"bin/sh", "-c", "exec " + bin}}
-	cmd, tmpdir, cancel := p.command(t, &inv)
-	defer cancel()
-	// The terminal becomes the controlling terminal of the new session,
-	// with the launcher's process group in the foreground.
-	cmd.Stdin = slave
-	cmd.SysProcAttr.Setctty = true
-	cmd.SysProcAttr.Ctty = 0
-	lines, stderr := startReady(t, cmd)
-	if _, err := master.Write([]byte{0x03}); err != nil { // Ctrl-C
-		t.Fatal(err)
-	}
-	var rest []string
-	for lines.Scan() {
-		rest = append(rest, lines.Text())
-	}
-	status := statusOf(t, cmd, cmd.Wait())
-	if status != 0 || strings.Join(rest, " ") != "kernel" {
-		t.Errorf("after Ctrl-C: status %d, SIGINTs from %q, stderr %q; want 0 and one from the kernel",
-			status, rest, stderr.String())
-	}
-	checkEmpty(t, tmpdir)
+	forEachEngine(t, func(t *testing.T, engine string) {
+		master, slave, err := openPty()
+		if err != nil {
+			t.Skipf("no pseudo-terminal: %v", err)
+		}
+		defer master.Close()
+		defer slave.Close()
+		inv := invocation{engine: engine, args: []string{"bin/sh", "-c", "exec " + bin}}
+		cmd, tmpdir, cancel := p.command(t, &inv)
+		defer cancel()
+		// The terminal becomes the controlling terminal of the new
+		// session, with the launcher's process group in the foreground.
+		cmd.Stdin = slave
+		cmd.SysProcAttr.Setctty = true
+		cmd.SysProcAttr.Ctty = 0
+		lines, stderr := startReady(t, cmd)
+		// A lost SIGINT leaves the program waiting for ever: give up
+		// after a while rather than at the command's deadline.
+		watchdog := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
+		if _, err := master.Write([]byte{0x03}); err != nil { // Ctrl-C
+			t.Fatal(err)
+		}
+		var rest []string
+		for lines.Scan() {
+			rest = append(rest, lines.Text())
+		}
+		status := statusOf(t, cmd, cmd.Wait())
+		if !watchdog.Stop() {
+			t.Errorf("the program did not end within 20 s of Ctrl-C, so the SIGINT was lost")
+		}
+		if status != 0 || strings.Join(rest, " ") != "kernel" {
+			t.Errorf("after Ctrl-C: status %d, SIGINTs from %q, stderr %q; want 0 and one from the kernel",
+				status, rest, stderr.String())
+		}
+		checkEmpty(t, tmpdir)
+	})
 }
 
 // openPty opens a new pseudo-terminal pair with the kernel's default line
@@ -899,49 +1031,61 @@ func openPty() (master, slave *os.File, err error) {
 // forward: the program must not run on without it.
 func TestLauncherKilled(t *testing.T) {
 	p := testPack(t)
-	inv := invocation{args: []string{"bin/sh", "-c", `echo $$; while :; do sleep 0.1; done`}}
-	cmd, _, cancel := p.command(t, &inv)
-	defer cancel()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(out)
-	if !lines.Scan() {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		inv := invocation{engine: engine, args: []string{"bin/sh", "-c", `echo $$; while :; do sleep 0.1; done`}}
+		cmd, _, cancel := p.command(t, &inv)
+		defer cancel()
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := bufio.NewScanner(out)
+		if !lines.Scan() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("no pid line: %v", lines.Err())
+		}
+		pid, err := strconv.Atoi(lines.Text())
+		if err != nil {
+			t.Fatal(err)
+		}
 		cmd.Process.Kill()
 		cmd.Wait()
-		t.Fatalf("no pid line: %v", lines.Err())
-	}
-	pid, err := strconv.Atoi(lines.Text())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("the program (pid %d) outlived its launcher by 10 s", pid)
+		deadline := time.Now().Add(10 * time.Second)
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("the program (pid %d) outlived its launcher by 10 s", pid)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	})
 }
 
 // alive reports whether pid is a process that has not exited; a zombie
 // waiting for its new parent to reap it counts as gone.
 func alive(pid int) bool {
+	state := procState(pid)
+	return state != 0 && state != 'Z'
+}
+
+// procState returns the state of pid in /proc/PID/stat (R, S, T, t, Z…), 0
+// when there is no such process, or '?' when the line is cut short.
+func procState(pid int) byte {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return false
+		return 0
 	}
 	// The state follows the parenthesised command name.
 	s := string(stat)
 	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+	if i < 0 || i+2 >= len(s) {
+		return '?'
+	}
+	return s[i+2]
 }
 
 // TestIncompletePack runs a wrapper of a pack that lacks its store copy: the
@@ -977,12 +1121,14 @@ func TestIncompletePack(t *testing.T) {
 	if err := os.Link(filepath.Join(root, runner.LauncherPath), filepath.Join(root, "bin/hello")); err != nil {
 		t.Fatal(err)
 	}
-	r := p.run(t, invocation{args: []string{"bin/hello"}, root: root})
 	want := "gpack-launcher: the pack at " + root + " is incomplete: it lacks its store " +
 		filepath.Join(root, p.store.Dir) + "\n"
-	if r.status != 126 || r.stderr != want {
-		t.Errorf("status %d, stderr %q; want 126, %q", r.status, r.stderr, want)
-	}
+	forEachEngine(t, func(t *testing.T, engine string) {
+		r := p.run(t, invocation{engine: engine, args: []string{"bin/hello"}, root: root})
+		if r.status != 126 || r.stderr != want {
+			t.Errorf("status %d, stderr %q; want 126, %q", r.status, r.stderr, want)
+		}
+	})
 }
 
 // startReady starts cmd and waits for its first line, "ready"; it returns

@@ -27,16 +27,27 @@ const (
 	// EPERM. clone3 gets ENOSYS because a filter cannot read its flags
 	// (they sit behind a pointer), and callers then fall back to clone.
 	denyUserns = "deny-userns"
+	// denyPtrace plays a container's seccomp profile that forbids ptrace
+	// (Docker's default one did on kernels before 4.8).
+	denyPtrace = "deny-ptrace"
+	// denyMountPtrace is an AppArmor host inside such a container: no
+	// engine can work.
+	denyMountPtrace = "deny-mount-ptrace"
 )
 
 // seccompHelper never returns: it execs its arguments or exits 99.
 func seccompHelper(mode string) {
 	var filter []unix.SockFilter
+	mounts := []uint32{unix.SYS_MOUNT, unix.SYS_UMOUNT2, unix.SYS_PIVOT_ROOT,
+		unix.SYS_CHROOT, unix.SYS_FSOPEN, unix.SYS_FSMOUNT, unix.SYS_MOVE_MOUNT,
+		unix.SYS_OPEN_TREE, unix.SYS_MOUNT_SETATTR}
 	switch mode {
 	case denyMount:
-		filter = denySyscalls(unix.EPERM, unix.SYS_MOUNT, unix.SYS_UMOUNT2, unix.SYS_PIVOT_ROOT,
-			unix.SYS_CHROOT, unix.SYS_FSOPEN, unix.SYS_FSMOUNT, unix.SYS_MOVE_MOUNT,
-			unix.SYS_OPEN_TREE, unix.SYS_MOUNT_SETATTR)
+		filter = denySyscalls(unix.EPERM, mounts...)
+	case denyPtrace:
+		filter = denySyscalls(unix.EPERM, unix.SYS_PTRACE)
+	case denyMountPtrace:
+		filter = denySyscalls(unix.EPERM, append(mounts, unix.SYS_PTRACE)...)
 	case denyUserns:
 		filter = denyNewUserns()
 	default:

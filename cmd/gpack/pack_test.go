@@ -170,8 +170,10 @@ func TestForwardedSignal(t *testing.T) {
 	}
 }
 
-// TestNixTarball packs programs of the real Nix store and runs a pipeline
-// of them with /nix/store hidden.
+// TestNixTarball packs programs of the real Nix store and runs them with
+// /nix/store hidden, through each engine of the launcher: a pipeline, a
+// script with a store shebang, coreutils' ls (statx) on the store, and a
+// shell that works inside the store by relative paths.
 func TestNixTarball(t *testing.T) {
 	if testing.Short() {
 		t.Skip("uses the real Nix store")
@@ -189,12 +191,20 @@ func TestNixTarball(t *testing.T) {
 		{[]string{root + "/bin/hello-script"}, "hello from nix\n65534\n"},
 		{[]string{root + "/bin/ls", "-d", "/nix/store"}, "/nix/store\n"},
 		{[]string{root + "/bin/bash", "-c", "ls /nix/store | " + root + "/bin/sort | " + root + "/bin/grep -c -- -glibc$"}, "1\n"},
+		{[]string{root + "/bin/bash", "-c", "cd " + ns.Items["glibc"] + "/lib && pwd && ls ld-linux-x86-64.so.2 ../lib/libc.so.6"},
+			ns.Items["glibc"] + "/lib\n../lib/libc.so.6\nld-linux-x86-64.so.2\n"},
 	}
-	for _, tt := range tests {
-		r := onTarget(t, "/nix/store", cwd, nil, "", tt.argv...)
-		if r.code != 0 || r.out != tt.out {
-			t.Errorf("%v: exit %d, %q, want %q", tt.argv, r.code, r.out, tt.out)
-		}
+	// The launcher's engines by GPACK_ENGINE value; each must run every
+	// program the same.
+	for _, engine := range []string{"userns", "ptrace"} {
+		t.Run(engine, func(t *testing.T) {
+			for _, tt := range tests {
+				r := onTarget(t, "/nix/store", cwd, []string{"GPACK_ENGINE=" + engine}, "", tt.argv...)
+				if r.code != 0 || r.out != tt.out {
+					t.Errorf("%v: exit %d, %q, want %q", tt.argv, r.code, r.out, tt.out)
+				}
+			}
+		})
 	}
 }
 

@@ -8,8 +8,14 @@
 // by scanning, so that tests of the real scanner have an independent ground
 // truth.
 //
-// Building needs gcc, patchelf, the host's glibc under /lib/x86_64-linux-gnu
-// and /bin/dash; it only works on x86-64 glibc Linux hosts.
+// Some items are tracees (Store.Tracees): programs that each exercise one
+// thing a launcher must get right when it shows the store at its path by
+// intercepting system calls, with the output they print where the store is
+// at its path.
+//
+// Building needs gcc, patchelf, the go command, the host's glibc under
+// /lib/x86_64-linux-gnu and /bin/dash; it only works on x86-64 glibc Linux
+// hosts.
 package teststore
 
 import (
@@ -28,6 +34,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -87,18 +94,28 @@ func Hash(name string) string {
 // refs is the ground truth for Store.Refs. Keep it in step with the builders
 // in Build.
 var refs = map[string][]string{
-	"libc":     {},
-	"greet":    {"libc"},
-	"hello":    {"greet", "libc"},
-	"dash":     {"libc"},
-	"script":   {"dash", "hello"},
-	"execer":   {"hello", "libc"},
-	"threads":  {"hello", "libc"},
-	"forker":   {"hello", "libc"},
-	"profile":  {"dash", "execer", "forker", "greet", "hello", "profile", "script", "threads"},
-	"noref":    {},
-	"linkonly": {"noref"},
-	"binref":   {"noref"},
+	"libc":   {},
+	"greet":  {"libc"},
+	"hello":  {"greet", "libc"},
+	"dash":   {"libc"},
+	"script": {"dash", "hello"},
+	"execer": {"hello", "libc"},
+	// threads reads its own binary, so it names itself.
+	"threads": {"hello", "libc", "threads"},
+	"forker":  {"hello", "libc"},
+	// More tracees (tracees.go), besides threads and forker.
+	"cwd":      {"libc", "noref"},
+	"selfexe":  {"libc"},
+	"newsys":   {"libc", "linkonly", "noref"},
+	"unixsock": {"libc"},
+	"chain":    {"chain", "dash", "hello"},
+	// The Go tracees find the paths they use in a file of their own.
+	"gostatic":  {"hello", "noref"},
+	"godynamic": {"hello", "libc", "noref"},
+	"profile":   {"dash", "execer", "forker", "greet", "hello", "profile", "script", "selfexe", "threads"},
+	"noref":     {},
+	"linkonly":  {"noref"},
+	"binref":    {"noref"},
 	// gzref mentions hello's path only inside gzip-compressed data. Nix and
 	// Guix scan raw bytes, so they do not record that reference either; gpack
 	// must match them, so the expected set is empty. This is a known,
@@ -130,13 +147,30 @@ func Build(root string) (*Store, error) {
 		s.Refs[name] = slices.Clone(r)
 	}
 	b := &builder{s: s, src: sourceDir()}
-	for _, step := range []func() error{
-		b.libc, b.greet, b.hello, b.dash, b.script, b.execer, b.threads,
-		b.forker, b.profile, b.noref, b.linkonly, b.binref, b.gzref, b.namedref,
-	} {
-		if err := step(); err != nil {
-			return nil, fmt.Errorf("teststore: %w", err)
-		}
+	// The steps write to different items and only name the paths of
+	// others, so they run in parallel: the compilers are most of the build
+	// time. hello links against libgreet, so greet comes first.
+	steps := []func() error{
+		b.libc, b.greetHello,
+		b.dash, b.script, b.execer, b.threads, b.forker, b.profile,
+		b.cwd, b.selfexe, b.newsys, b.unixsock, b.chain, b.gostatic, b.godynamic,
+		b.noref, b.linkonly, b.binref, b.gzref, b.namedref,
+	}
+	errs := make([]error, len(steps))
+	// Bound the compilers running at once by the CPUs, plus one for the
+	// time each spends starting.
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0)+1)
+	var wg sync.WaitGroup
+	for i, step := range steps {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = step()
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("teststore: %w", err)
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.Items)) {
 		if err := freeze(s.Items[name]); err != nil {
@@ -222,6 +256,14 @@ func (b *builder) greet() error {
 		"-shared", "-fPIC", "-Wl,-rpath,"+filepath.Join(b.item("libc"), "lib"))
 }
 
+// greetHello builds greet, then hello, which links against it.
+func (b *builder) greetHello() error {
+	if err := b.greet(); err != nil {
+		return err
+	}
+	return b.hello()
+}
+
 func (b *builder) hello() error {
 	greetLib := filepath.Join(b.item("greet"), "lib")
 	return b.program("hello", "hello.c",
@@ -237,7 +279,8 @@ func (b *builder) execer() error {
 }
 
 func (b *builder) threads() error {
-	return b.program("threads", "threads.c", b.libcRpath(), b.helloDefine(), "-pthread")
+	self := fmt.Sprintf("-DSELF_PATH=%q", filepath.Join(b.item("threads"), "bin", "threads"))
+	return b.program("threads", "threads.c", b.libcRpath(), b.helloDefine(), self, "-pthread")
 }
 
 func (b *builder) forker() error {
@@ -293,13 +336,18 @@ func (b *builder) dash() error {
 }
 
 func (b *builder) script() error {
-	shebang := "#!" + filepath.Join(b.item("dash"), "bin", "sh")
+	return b.shellScript(filepath.Join(b.item("script"), "bin", "greet-script"),
+		filepath.Join(b.item("dash"), "bin", "sh"), "exec "+b.helloBin()+" \"$@\"\n")
+}
+
+// shellScript writes an executable script whose #! line names interp.
+func (b *builder) shellScript(path, interp, body string) error {
+	shebang := "#!" + interp
 	if len(shebang) > maxShebang {
 		return fmt.Errorf("shebang of %d bytes exceeds the kernel's %d; use a shorter root",
 			len(shebang), maxShebang)
 	}
-	text := shebang + "\nexec " + b.helloBin() + " \"$@\"\n"
-	return writeFile(filepath.Join(b.item("script"), "bin", "greet-script"), []byte(text), 0o755)
+	return writeFile(path, []byte(shebang+"\n"+body), 0o755)
 }
 
 func (b *builder) profile() error {
@@ -311,6 +359,7 @@ func (b *builder) profile() error {
 		{"bin/execer", filepath.Join(b.item("execer"), "bin", "execer")},
 		{"bin/threads", filepath.Join(b.item("threads"), "bin", "threads")},
 		{"bin/forker", filepath.Join(b.item("forker"), "bin", "forker")},
+		{"bin/selfexe", filepath.Join(b.item("selfexe"), "bin", "selfexe")},
 		{"lib/libgreet.so", filepath.Join(b.item("greet"), "lib", "libgreet.so")},
 	}
 	for _, l := range links {
@@ -322,10 +371,12 @@ func (b *builder) profile() error {
 	return writeFile(filepath.Join(p, "etc", "profile"), []byte(text), 0o644)
 }
 
+// dataText is the content of noref's share/data.txt, which tracees read.
+const dataText = "plain data that names no store item\n"
+
 func (b *builder) noref() error {
 	share := filepath.Join(b.item("noref"), "share")
-	if err := writeFile(filepath.Join(share, "data.txt"),
-		[]byte("plain data that names no store item\n"), 0o644); err != nil {
+	if err := writeFile(filepath.Join(share, "data.txt"), []byte(dataText), 0o644); err != nil {
 		return err
 	}
 	return writeFile(filepath.Join(share, "empty"), nil, 0o644)
