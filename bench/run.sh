@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh: make bench. Every table, side by side on one corpus:
 # gpack closure (bench/closure.sh), gpack pack against the tar pipelines
-# (bench/pack.sh), the launcher's start-up (bench/launcher.sh) and the
+# (bench/pack.sh), the launcher's start-up (bench/launcher.sh), workloads
+# through the launcher's engines and proot (bench/ptrace.sh) and the
 # scanner's speed per core (go test -bench). Runs as root.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +26,10 @@ bin/gpack pack -q -R -C none -o "$tmp/p.tar" "$profile" >/dev/null
 mkdir "$tmp/root"
 tar -xf "$tmp/p.tar" -C "$tmp/root"
 bench/launcher.sh "$tmp/root" echo hi
+
+echo
+echo "## workloads through the engines: native, gpack ptrace, proot, gpack userns"
+bench/ptrace.sh
 
 echo
 echo "## reference scanner, one core"

@@ -628,6 +628,13 @@ func openFollows(flags uint64) bool {
 // whether it differs from p, or an errno to fail the call with.
 func (t *tracer) translate(tc *tracee, p string, dirfd int, follow bool) (string, bool, syscall.Errno) {
 	abs := p
+	if p[0] != '/' && !follow && p != "." && p != ".." && strings.IndexByte(p, '/') < 0 {
+		// One component, no symlink followed: whatever directory the
+		// kernel starts from, it finds what the program means. This is
+		// how fts (find, du, rm -r) lstats every entry of a tree, so
+		// skipping the directory's lookup matters.
+		return p, false, 0
+	}
 	if p[0] != '/' {
 		base := t.dirPath(tc, dirfd)
 		if base == "" {

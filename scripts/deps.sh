@@ -7,8 +7,8 @@ set -euo pipefail
 # patchelf, gcc, binutils: the test stores' programs need store interpreters.
 # libarchive-tools (bsdtar), zstd, xz-utils: the real readers of tarballs.
 # util-linux (unshare, setpriv): "the target machine" in tests.
-# hyperfine, pigz, bubblewrap: make bench's timings and yardsticks.
-packages=(nix-bin patchelf gcc libc6-dev binutils hyperfine libarchive-tools zstd xz-utils pigz bubblewrap util-linux)
+# hyperfine, pigz, bubblewrap, proot: make bench's timings and yardsticks.
+packages=(nix-bin patchelf gcc libc6-dev binutils hyperfine libarchive-tools zstd xz-utils pigz bubblewrap proot util-linux)
 
 missing=()
 for p in "${packages[@]}"; do
