@@ -206,6 +206,17 @@ func TestNixTarball(t *testing.T) {
 			}
 		})
 	}
+	// GPACK_ENGINE unset where user namespaces are off: the launcher must
+	// fall back to ptrace on its own.
+	t.Run("auto, user namespaces off", func(t *testing.T) {
+		for _, tt := range tests {
+			cmd := target.CommandUsernsOff("/nix/store", nobody, cwd, tt.argv...)
+			out, err := cmd.CombinedOutput()
+			if err != nil || string(out) != tt.out {
+				t.Errorf("%v: %v, %q, want %q", tt.argv, err, out, tt.out)
+			}
+		}
+	})
 }
 
 // TestTarballListing checks what tar -tv shows: names in --sort=name order,

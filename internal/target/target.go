@@ -7,6 +7,7 @@ package target
 import (
 	"os/exec"
 	"strconv"
+	"syscall"
 )
 
 // Nobody is the unprivileged user the tests run packs as.
@@ -23,4 +24,24 @@ cd "$1"; u=$2; shift 2
 exec setpriv --reuid="$u" --regid="$u" --clear-groups -- "$@"`
 	args := append([]string{"--mount", "--propagation", "private", "--", "sh", "-c", script, store, dir, strconv.Itoa(uid)}, argv...)
 	return exec.Command("unshare", args...)
+}
+
+// CommandUsernsOff is Command on a target machine where unprivileged user
+// namespaces are off: the chain runs in a user namespace of its own (ids
+// 0–65535 mapped to themselves, so root and the test user keep their
+// identity) whose user.max_user_namespaces is 0. The kernel checks that
+// limit in every ancestor namespace, so nothing below can create a user
+// namespace, exactly as under the machine-wide sysctl, while the rest of
+// the machine is unaffected.
+func CommandUsernsOff(store string, uid int, dir string, argv ...string) *exec.Cmd {
+	cmd := Command(store, uid, dir, argv...)
+	cmd.Args = append([]string{"sh", "-c", `echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"`, "sh"}, cmd.Args...)
+	cmd.Path = "/bin/sh"
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:                 syscall.CLONE_NEWUSER,
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}},
+		GidMappingsEnableSetgroups: true, // setpriv --clear-groups
+	}
+	return cmd
 }
