@@ -55,6 +55,10 @@ type Options struct {
 	// Mtime is every entry's modification time (default: 1 s after the
 	// epoch, as guix pack and Nix use).
 	Mtime time.Time
+	// Extra are more entries (directories and generated files, such as
+	// the Apptainer metadata of Singularity), added with their parents
+	// after everything else.
+	Extra []Entry
 }
 
 // Modes of the directories gpack makes: the store's ancestors are plain
@@ -103,6 +107,14 @@ func Build(ctx context.Context, g *closure.Graph, opts Options) (*Tree, error) {
 	}
 	if opts.Relocatable {
 		if err := b.wrappers(g, opts); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range opts.Extra {
+		if err := b.parents(e.Path); err != nil {
+			return nil, err
+		}
+		if err := b.add(e); err != nil {
 			return nil, err
 		}
 	}

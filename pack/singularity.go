@@ -1,0 +1,69 @@
+package pack
+
+import (
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// SingularityOptions describe the Apptainer/Singularity metadata of an
+// image.
+type SingularityOptions struct {
+	// Store is the store directory, e.g. /gnu/store.
+	Store string
+	// Profile is the first item, whose bin/ becomes /bin and the PATH.
+	Profile string
+	// EntryPoint is the program `apptainer run` starts, relative to the
+	// profile or absolute in the store; "" for none.
+	EntryPoint string
+}
+
+// Singularity returns what Apptainer and Singularity expect in an image
+// besides the files, as guix pack writes it into its squashfs images:
+//
+//   - /.singularity.d/env/90-environment.sh, which the runtime sources
+//     before exec, shell and run: PATH leads with the profile's bin and
+//     sbin, and the profile's own etc/profile (Guix profiles have one that
+//     sets every search path) is sourced when it exists;
+//   - with an entry point, /.singularity.d/runscript and actions/run as
+//     symlinks to it, so that `apptainer run` needs no shell in the image;
+//   - empty /proc, /sys, /dev, /home and /tmp (1777), where the runtime
+//     mounts its own.
+//
+// The /bin link to the profile's bin is a -S request, which the caller adds
+// (Link{"/bin", "bin"}).
+func Singularity(o SingularityOptions) []Entry {
+	var env strings.Builder
+	env.WriteString("# Written by gpack: the environment of the pack's profile.\n")
+	env.WriteString("export PATH=" + strconv.Quote(o.Profile+"/bin:"+o.Profile+"/sbin") + "\"${PATH:+:}$PATH\"\n")
+	if fi, err := os.Stat(o.Profile + "/etc/profile"); err == nil && fi.Mode().IsRegular() {
+		env.WriteString("GUIX_PROFILE=" + strconv.Quote(o.Profile) + "\n")
+		env.WriteString(". " + strconv.Quote(o.Profile+"/etc/profile") + "\n")
+	}
+	es := []Entry{
+		{Path: ".singularity.d", Kind: Dir, Mode: dirMode},
+		{Path: ".singularity.d/env", Kind: Dir, Mode: dirMode},
+		fileEntry(".singularity.d/env/90-environment.sh", 0o644, env.String()),
+	}
+	if o.EntryPoint != "" {
+		target := o.EntryPoint
+		if !strings.HasPrefix(target, "/") {
+			target = path.Join(o.Profile, target)
+		}
+		es = append(es,
+			Entry{Path: ".singularity.d/actions", Kind: Dir, Mode: dirMode},
+			Entry{Path: ".singularity.d/actions/run", Kind: Symlink, Mode: 0o777, Target: target},
+			Entry{Path: ".singularity.d/runscript", Kind: Symlink, Mode: 0o777, Target: target},
+		)
+	}
+	for _, d := range []string{"proc", "sys", "dev", "home"} {
+		es = append(es, Entry{Path: d, Kind: Dir, Mode: dirMode})
+	}
+	return append(es, Entry{Path: "tmp", Kind: Dir, Mode: 0o1777})
+}
+
+func fileEntry(p string, mode fs.FileMode, data string) Entry {
+	return Entry{Path: p, Kind: File, Mode: mode, Size: int64(len(data)), Data: []byte(data)}
+}

@@ -1,0 +1,72 @@
+package pack
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSingularity(t *testing.T) {
+	profile := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(profile, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		entry       string
+		etcProfile  bool
+		wantRun     string // the runscript's target, "" for none
+		wantSourced bool
+	}{
+		{name: "no entry point"},
+		{name: "entry point in the profile", entry: "bin/hello", wantRun: profile + "/bin/hello"},
+		{name: "absolute entry point", entry: "/gnu/store/x-hello/bin/hello", wantRun: "/gnu/store/x-hello/bin/hello"},
+		{name: "Guix profile", etcProfile: true, wantSourced: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			etc := filepath.Join(profile, "etc/profile")
+			os.Remove(etc)
+			if tc.etcProfile {
+				if err := os.WriteFile(etc, []byte("export FOO=1\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			es := Singularity(SingularityOptions{Store: "/gnu/store", Profile: profile, EntryPoint: tc.entry})
+			byPath := map[string]Entry{}
+			for _, e := range es {
+				byPath[e.Path] = e
+			}
+			env, ok := byPath[".singularity.d/env/90-environment.sh"]
+			if !ok || env.Kind != File || env.Size != int64(len(env.Data)) {
+				t.Fatalf("no environment script: %+v", es)
+			}
+			if !strings.Contains(string(env.Data), `export PATH="`+profile+"/bin:"+profile+`/sbin"`) {
+				t.Errorf("PATH not set to the profile:\n%s", env.Data)
+			}
+			if got := strings.Contains(string(env.Data), ". \""+etc+"\""); got != tc.wantSourced {
+				t.Errorf("etc/profile sourced = %v, want %v:\n%s", got, tc.wantSourced, env.Data)
+			}
+			for _, p := range []string{".singularity.d/runscript", ".singularity.d/actions/run"} {
+				e, ok := byPath[p]
+				if tc.wantRun == "" {
+					if ok {
+						t.Errorf("%s exists without an entry point", p)
+					}
+					continue
+				}
+				if !ok || e.Kind != Symlink || e.Target != tc.wantRun {
+					t.Errorf("%s = %+v, want a symlink to %s", p, e, tc.wantRun)
+				}
+			}
+			for _, d := range []string{"proc", "sys", "dev", "home", "tmp"} {
+				if e, ok := byPath[d]; !ok || e.Kind != Dir {
+					t.Errorf("no empty /%s", d)
+				}
+			}
+			if byPath["tmp"].Mode != 0o1777 {
+				t.Errorf("/tmp mode %o, want 1777", byPath["tmp"].Mode)
+			}
+		})
+	}
+}
