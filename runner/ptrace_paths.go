@@ -140,9 +140,10 @@ func (tr *translator) storeFor(rest string) string {
 
 // linkInfo is what the translator needs to know about one path component.
 type linkInfo struct {
-	exists  bool
-	symlink bool
-	target  string // for a symlink
+	exists   bool
+	symlink  bool
+	target   string // for a symlink
+	readOnly bool   // a directory no one may write to
 }
 
 func newTranslator(store, real, root string) *translator {
@@ -158,7 +159,7 @@ func lstatInfo(p string) (linkInfo, error) {
 		return linkInfo{}, err
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFLNK {
-		return linkInfo{exists: true}, nil
+		return linkInfo{exists: true, readOnly: st.Mode&syscall.S_IFMT == syscall.S_IFDIR && st.Mode&0o222 == 0}, nil
 	}
 	t, err := os.Readlink(p)
 	if err != nil {
@@ -279,7 +280,7 @@ func (tr *translator) resolve(v string, follow bool) (real string, missing bool,
 			return "", false, err
 		}
 		if !info.exists {
-			return tr.toReal(joinRest(next, rest)), tr.inRealStore(real), nil
+			return tr.toReal(joinRest(next, rest)), tr.inRealStore(real) && tr.fixed(parentDir(real)), nil
 		}
 		if info.symlink && (!last || follow) {
 			links++
@@ -308,12 +309,23 @@ func (tr *translator) info(real string) (linkInfo, error) {
 			return i, nil
 		}
 		i, err := tr.lstat(real)
-		if err == nil {
+		// What exists in the pack stays; what is missing stays missing
+		// only in a read-only directory (a store item's, normally):
+		// a program may create files where the user made the pack
+		// writable.
+		if err == nil && (i.exists || tr.fixed(parentDir(real))) {
 			tr.cache[real] = i
 		}
 		return i, err
 	}
 	return tr.lstat(real)
+}
+
+// fixed reports whether nothing can appear in the pack's directory dir,
+// which no one may write to.
+func (tr *translator) fixed(dir string) bool {
+	i, err := tr.info(dir)
+	return err == nil && i.exists && i.readOnly
 }
 
 // nextComponent splits the first component off a slash-separated path.

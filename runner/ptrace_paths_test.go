@@ -38,6 +38,19 @@ func TestResolve(t *testing.T) {
 	link("/etc", "bbb-profile/etc")                 // out of the store
 	link(store+"/aaa-hello/bin/hello", "bbb-profile/hello")
 
+	// Store items are read-only, except bbb-profile here: what is missing
+	// in a writable directory may yet appear.
+	for _, d := range []string{"", "aaa-hello", "aaa-hello/bin", "aaa-hello/lib"} {
+		if err := os.Chmod(filepath.Join(real, d), 0o555); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, d := range []string{"", "aaa-hello", "aaa-hello/bin", "aaa-hello/lib"} {
+			os.Chmod(filepath.Join(real, d), 0o755)
+		}
+	})
+
 	tr := newTranslator(store, real, root)
 	for _, tc := range []struct {
 		name    string
@@ -61,6 +74,7 @@ func TestResolve(t *testing.T) {
 		{name: "link out of the store", path: store + "/bbb-profile/etc/passwd", follow: true, want: "/etc/passwd"},
 		{name: "missing in the store", path: store + "/aaa-hello/lib/libnone.so", follow: true, want: real + "/aaa-hello/lib/libnone.so", missing: true},
 		{name: "missing item", path: store + "/zzz-none/bin/x", follow: true, want: real + "/zzz-none/bin/x", missing: true},
+		{name: "missing in a writable directory", path: store + "/bbb-profile/new", follow: true, want: real + "/bbb-profile/new"},
 		{name: "loop", path: store + "/ddd-loop/x", follow: true, err: syscall.ELOOP},
 		{name: "store parent", path: "/gpack-test", follow: true, want: "/gpack-test"},
 		{name: "pack path", path: real + "/bbb-profile/bin/hello", follow: true, want: real + "/aaa-hello/bin/hello"},

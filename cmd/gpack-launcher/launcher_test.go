@@ -306,6 +306,14 @@ type invocation struct {
 	// user.max_user_namespaces is 0, which no process below can raise.
 	usernsOff bool
 	dir       string // the working directory; "" means a fresh one owned by uid
+	// timeout kills the command after this long; 0 means two minutes.
+	timeout time.Duration
+	// writable are directories of a pack's store, made writable by the
+	// test, that are bound on themselves in the mount namespace before
+	// the command runs. Each is then a mount of its own, which the userns
+	// engine's recursive bind of the store carries and its read-only
+	// remount (of the store's mount alone) leaves writable.
+	writable []string
 }
 
 type result struct {
@@ -346,7 +354,13 @@ func (p *pack) command(t *testing.T, inv *invocation) (*exec.Cmd, string, contex
 	case inv.noStoreDir:
 		hide = []string{filepath.Dir(p.store.Dir), filepath.Dir(p.store2.Dir)}
 	}
+	if inv.visible && len(inv.writable) > 0 {
+		t.Fatal("writable needs a mount namespace: it cannot go with visible")
+	}
 	script := ""
+	for _, dir := range inv.writable {
+		script += "mount --bind '" + dir + "' '" + dir + "' && "
+	}
 	for _, dir := range hide {
 		script += "mount -t tmpfs none '" + dir + "' && "
 	}
@@ -365,7 +379,11 @@ func (p *pack) command(t *testing.T, inv *invocation) (*exec.Cmd, string, contex
 	case !inv.visible:
 		args = append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"}, args...)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	timeout := inv.timeout
+	if timeout == 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Dir = inv.dir
 	cmd.Env = append([]string{

@@ -122,7 +122,7 @@ func TestLayout(t *testing.T) {
 		"execer/bin/execer", "threads/bin/threads", "forker/bin/forker",
 		"profile/bin/hello", "profile/bin/greet-script", "profile/bin/sh",
 		"profile/bin/execer", "profile/bin/threads", "profile/bin/forker", "profile/bin/selfexe",
-		"cwd/bin/cwd", "selfexe/bin/selfexe", "newsys/bin/newsys", "unixsock/bin/unixsock",
+		"cwd/bin/cwd", "selfexe/bin/selfexe", "newsys/bin/newsys", "unixsock/bin/unixsock", "unixsock/run",
 		"chain/bin/chain", "chain/bin/interp", "gostatic/bin/gostatic", "godynamic/bin/godynamic",
 		"profile/lib/libgreet.so", "profile/etc/profile",
 		"noref/share/data.txt", "noref/share/empty", "linkonly/share/target",

@@ -218,7 +218,12 @@ func (b *builder) newsys() error {
 		fmt.Sprintf("-DLINK_REL=%q", Hash("linkonly")+"-linkonly/share/target"))
 }
 
+// unixsock also has an empty directory, run/, where a test that makes the
+// pack's copy of it writable binds a socket under the store path.
 func (b *builder) unixsock() error {
+	if err := os.MkdirAll(filepath.Join(b.item("unixsock"), "run"), 0o755); err != nil {
+		return err
+	}
 	return b.program("unixsock", "unixsock.c", b.libcRpath())
 }
 
