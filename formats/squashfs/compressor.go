@@ -1,0 +1,307 @@
+package squashfs
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"strings"
+
+	"github.com/klauspost/compress/zlib"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+	"github.com/ulikunitz/xz"
+	"github.com/ulikunitz/xz/lzma"
+)
+
+// Algo names the compressor of an image: "gzip", "xz", "zstd", "lz4" or
+// "none".
+type Algo string
+
+// The compressors. Gzip is what every squashfs reader has (Apptainer warns
+// that the others "might not work with some installations"), so it is the
+// default.
+const (
+	Gzip Algo = "gzip" // zlib streams, squashfs compressor 1
+	Xz   Algo = "xz"   // xz streams with CRC32 checks, compressor 4
+	LZ4  Algo = "lz4"  // raw LZ4 blocks, compressor 5
+	Zstd Algo = "zstd" // zstd frames, compressor 6
+	// None stores every block as it is, flagged uncompressed, in an image
+	// that says gzip (the format has no "none" compressor; mksquashfs
+	// -noI -noD -noF does the same).
+	None Algo = "none"
+)
+
+// ParseAlgo parses a compressor name: gzip (or gz, zlib), xz, zstd (or
+// zst), lz4 or none.
+func ParseAlgo(s string) (Algo, error) {
+	switch strings.ToLower(s) {
+	case "gzip", "gz", "zlib":
+		return Gzip, nil
+	case "xz":
+		return Xz, nil
+	case "zstd", "zst":
+		return Zstd, nil
+	case "lz4":
+		return LZ4, nil
+	case "none":
+		return None, nil
+	}
+	return "", fmt.Errorf("squashfs: unknown compression %q: use gzip, xz, zstd, lz4 or none", s)
+}
+
+// String returns the canonical name.
+func (a Algo) String() string { return string(a) }
+
+// LevelRange returns the smallest and largest valid Options.Level other
+// than 0 (which always means DefaultLevel). xz and none have no levels:
+// (0, 0).
+//
+// gzip's levels are zlib's. zstd's are the zstd command's, mapped onto
+// klauspost/compress's four encoders (1-2 fastest, 3-5 default, 6-9
+// better, 10-22 best). lz4 has 1, its fast compressor, and 2 to 9, its
+// high-compression (HC) one with a growing search depth. xz has none: each
+// block is compressed on its own, so the dictionary of xz's presets, which
+// is what the levels change, never grows past the block size anyway.
+func (a Algo) LevelRange() (lo, hi int) {
+	switch a {
+	case Gzip, LZ4:
+		return 1, 9
+	case Zstd:
+		return 1, 22
+	}
+	return 0, 0
+}
+
+// DefaultLevel is the level used when Options.Level is 0: mksquashfs's
+// defaults, gzip 9, zstd 15 and lz4's fast (non-HC) compressor.
+func (a Algo) DefaultLevel() int {
+	switch a {
+	case Gzip:
+		return 9
+	case Zstd:
+		return 15
+	case LZ4:
+		return 1
+	}
+	return 0
+}
+
+// id is the compressor's number in the superblock.
+func (a Algo) id() uint16 {
+	switch a {
+	case Xz:
+		return 4
+	case LZ4:
+		return 5
+	case Zstd:
+		return 6
+	}
+	return 1 // gzip, and none (see None)
+}
+
+// options returns the compressor options that follow the superblock, or
+// nil for none. mksquashfs writes them only when they differ from the
+// defaults, except for lz4, whose options the kernel requires.
+func (a Algo) options(level int) []byte {
+	switch a {
+	case Gzip:
+		if level == 9 {
+			return nil
+		}
+		// level, window bits 15, no strategy.
+		b := make([]byte, 8)
+		binary.LittleEndian.PutUint32(b, uint32(level))
+		binary.LittleEndian.PutUint16(b[4:], 15)
+		return b
+	case Zstd:
+		if level == 15 {
+			return nil
+		}
+		return binary.LittleEndian.AppendUint32(nil, uint32(level))
+	case LZ4:
+		// Version 1 (the legacy format the kernel knows), flags: HC.
+		var hc uint32
+		if level > 1 {
+			hc = 1
+		}
+		return binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, 1), hc)
+	}
+	return nil
+}
+
+// A codec compresses blocks, data or metadata, one at a time. Each worker
+// owns one; it is not safe for concurrent use. A block's output depends on
+// the block alone, never on the blocks the codec compressed before, which
+// is what makes an image independent of how blocks are spread over
+// workers.
+type codec interface {
+	// compress appends the compressed src to dst[:0] and returns it, or
+	// returns nil when that would not be smaller than src, in which case
+	// the block is stored as it is. src is never empty.
+	compress(dst, src []byte) ([]byte, error)
+}
+
+// newCodec returns a new codec for algo at level (already defaulted and
+// checked) and the image's block size.
+func newCodec(algo Algo, level, blockSize int) (codec, error) {
+	switch algo {
+	case Gzip:
+		zw, err := zlib.NewWriterLevel(nil, level)
+		if err != nil {
+			return nil, err
+		}
+		return &gzipCodec{zw: zw}, nil
+	case Xz:
+		return &xzCodec{dictMax: xzDictMax(blockSize)}, nil
+	case Zstd:
+		enc, err := zstd.NewWriter(nil,
+			zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
+			// The kernel decompresses with a window of
+			// max(block size, 8 KiB) (zstd_wrapper.c): a frame that
+			// declares a larger one fails to read.
+			zstd.WithWindowSize(blockSize),
+			// squashfs has no use for the frame checksum; mksquashfs
+			// writes none either.
+			zstd.WithEncoderCRC(false),
+			zstd.WithEncoderConcurrency(1),
+		)
+		if err != nil {
+			return nil, err
+		}
+		return &zstdCodec{enc: enc}, nil
+	case LZ4:
+		if level > 1 {
+			return &lz4Codec{hc: &lz4.CompressorHC{Level: lz4HCLevels[level]}}, nil
+		}
+		return &lz4Codec{fast: new(lz4.Compressor)}, nil
+	case None:
+		return noneCodec{}, nil
+	}
+	return nil, fmt.Errorf("unknown compression %q", string(algo))
+}
+
+// appendWriter is an io.Writer that appends to a slice, so that codecs
+// built on io.Writer compress into the caller's buffer.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// gzipCodec writes a zlib stream (header, deflate, Adler-32), which is what
+// squashfs calls gzip. One zlib.Writer is reset for each block: Reset
+// clears all of the compressor's state, so the output is that of a fresh
+// writer (TestCodecReuse checks it).
+type gzipCodec struct {
+	zw  *zlib.Writer
+	out appendWriter
+}
+
+func (c *gzipCodec) compress(dst, src []byte) ([]byte, error) {
+	c.out.b = dst[:0]
+	c.zw.Reset(&c.out)
+	if _, err := c.zw.Write(src); err != nil {
+		return nil, err
+	}
+	if err := c.zw.Close(); err != nil {
+		return nil, err
+	}
+	if len(c.out.b) >= len(src) {
+		return nil, nil
+	}
+	return c.out.b, nil
+}
+
+// xzDictMax is the largest dictionary the kernel accepts without
+// compressor options: max(block size, 8 KiB) (xz_wrapper.c), which is
+// also what mksquashfs uses.
+func xzDictMax(blockSize int) int { return max(blockSize, 8<<10) }
+
+// xzCodec writes each block as a complete xz stream (header, one LZMA2
+// block, index, footer) with a CRC32 check, the only check the kernel's
+// xz decoder is sure to have. ulikunitz/xz has no Reset, so each block
+// gets a new writer.
+type xzCodec struct {
+	dictMax int
+	out     appendWriter
+}
+
+func (c *xzCodec) compress(dst, src []byte) ([]byte, error) {
+	cfg := xz.WriterConfig{
+		// A power of two no larger than the input: a larger dictionary
+		// is never filled, and the encoder allocates about 6 bytes per
+		// byte of it. It stays within dictMax, so the kernel can read
+		// it, and depends on the input alone.
+		DictCap:  min(c.dictMax, max(lzma.MinDictCap, 1<<bits.Len(uint(len(src)-1)))),
+		CheckSum: xz.CRC32,
+		Matcher:  lzma.HashTable4,
+	}
+	c.out.b = dst[:0]
+	xw, err := cfg.NewWriter(&c.out)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := xw.Write(src); err != nil {
+		return nil, err
+	}
+	if err := xw.Close(); err != nil {
+		return nil, err
+	}
+	if len(c.out.b) >= len(src) {
+		return nil, nil
+	}
+	return c.out.b, nil
+}
+
+// zstdCodec writes one zstd frame per block with EncodeAll, which starts
+// from fresh state on every call.
+type zstdCodec struct{ enc *zstd.Encoder }
+
+func (c *zstdCodec) compress(dst, src []byte) ([]byte, error) {
+	out := c.enc.EncodeAll(src, dst[:0])
+	if len(out) >= len(src) {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// lz4HCLevels maps levels 2-9 to the HC compressor's search depths.
+var lz4HCLevels = [10]lz4.CompressionLevel{2: lz4.Level2, lz4.Level3, lz4.Level4, lz4.Level5, lz4.Level6, lz4.Level7, lz4.Level8, lz4.Level9}
+
+// lz4Codec writes raw LZ4 blocks, not LZ4 frames: the kernel and
+// unsquashfs call LZ4_decompress_safe on them. pierrec/lz4 clears its
+// tables at each call, so its output depends on the input alone.
+type lz4Codec struct {
+	fast *lz4.Compressor
+	hc   *lz4.CompressorHC
+}
+
+func (c *lz4Codec) compress(dst, src []byte) ([]byte, error) {
+	// With room for the worst case, the compressors never give up early,
+	// so the size test below is the only one.
+	bound := lz4.CompressBlockBound(len(src))
+	if cap(dst) < bound {
+		dst = make([]byte, bound)
+	}
+	dst = dst[:bound]
+	var n int
+	var err error
+	if c.hc != nil {
+		n, err = c.hc.CompressBlock(src, dst)
+	} else {
+		n, err = c.fast.CompressBlock(src, dst)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 || n >= len(src) {
+		return nil, nil
+	}
+	return dst[:n], nil
+}
+
+// noneCodec stores every block as it is.
+type noneCodec struct{}
+
+func (noneCodec) compress([]byte, []byte) ([]byte, error) { return nil, nil }
