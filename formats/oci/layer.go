@@ -1,0 +1,294 @@
+package oci
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/gpack/gpack/formats/compress"
+	"github.com/gpack/gpack/formats/tarball"
+	"github.com/gpack/gpack/pack"
+)
+
+// layerFormat names the rules by which a layer's tar is made from its
+// entries. It is part of every cache key: change it whenever the bytes of a
+// layer could change for the same items (tar header rules, the parents
+// repeated in each layer), so that old cache entries are never reused.
+const layerFormat = "gpack-layer-1"
+
+// blobLayer is a finished layer blob on disk whose digest, diff_id and size
+// were computed while it was written. It is the partial.CompressedLayer
+// core (with the optional DiffID) of the image's v1.Layer, so nothing is
+// compressed or hashed again when the image is written.
+type blobLayer struct {
+	path      string
+	digest    v1.Hash
+	diffID    v1.Hash
+	size      int64
+	mediaType types.MediaType
+	cached    bool
+}
+
+func (l *blobLayer) Digest() (v1.Hash, error) { return l.digest, nil }
+func (l *blobLayer) DiffID() (v1.Hash, error) { return l.diffID, nil }
+func (l *blobLayer) Size() (int64, error)     { return l.size, nil }
+func (l *blobLayer) MediaType() (types.MediaType, error) {
+	return l.mediaType, nil
+}
+
+// Compressed opens the blob.
+func (l *blobLayer) Compressed() (io.ReadCloser, error) {
+	f, err := os.Open(l.path)
+	if err != nil {
+		return nil, fmt.Errorf("opening layer %s: %w", l.digest, err)
+	}
+	return f, nil
+}
+
+// layer returns l as a v1.Layer; Uncompressed decompresses the blob.
+func (l *blobLayer) layer() v1.Layer {
+	vl, _ := partial.CompressedToLayer(l) // never fails
+	return vl
+}
+
+var _ partial.CompressedLayer = (*blobLayer)(nil)
+var _ partial.WithDiffID = (*blobLayer)(nil)
+
+// blobStore is where layer blobs are written: the cache (cache != "") for
+// item layers, and a temporary directory for the last layer, and for all
+// layers when the cache is off.
+type blobStore struct {
+	cache string
+	tmp   string
+}
+
+// layerMeta is the cache's record of a blob.
+type layerMeta struct {
+	Digest    string          `json:"digest"`
+	DiffID    string          `json:"diff_id"`
+	Size      int64           `json:"size"`
+	MediaType types.MediaType `json:"media_type"`
+	Items     []string        `json:"items"`
+}
+
+// DefaultCacheDir is the layer cache's default directory:
+// $XDG_CACHE_HOME/gpack/layers, or ~/.cache/gpack/layers.
+func DefaultCacheDir() (string, error) {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("oci: finding the layer cache: %w (set XDG_CACHE_HOME or HOME, or turn the cache off)", err)
+	}
+	return filepath.Join(d, "gpack", "layers"), nil
+}
+
+// layer returns the blob of p: from the cache when it is there, otherwise
+// written in one pass.
+func (s *blobStore) layer(ctx context.Context, t *pack.Tree, p *layerPlan, opts Options, mt types.MediaType, prog pack.Progress) (*blobLayer, error) {
+	key := ""
+	dir := s.tmp
+	if s.cache != "" && !p.last {
+		key = cacheKey(t, p, opts)
+		dir = s.cache
+		if l, ok := s.lookup(key, mt); ok {
+			prog.Add(p.files, p.bytes)
+			return l, nil
+		}
+	}
+	l, err := writeLayer(ctx, t, p, opts, mt, dir, prog)
+	if err != nil {
+		return nil, err
+	}
+	final := filepath.Join(dir, l.digest.Hex+".blob")
+	if key != "" {
+		final = filepath.Join(dir, key+".blob")
+	}
+	if err := os.Rename(l.path, final); err != nil {
+		os.Remove(l.path)
+		return nil, fmt.Errorf("oci: storing layer: %w", err)
+	}
+	l.path = final
+	if key != "" {
+		// The record goes in after the blob, so a record never names a
+		// blob that is not complete.
+		m := layerMeta{Digest: l.digest.String(), DiffID: l.diffID.String(), Size: l.size, MediaType: mt, Items: p.items}
+		if err := writeFileAtomic(filepath.Join(dir, key+".json"), m); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// writeLayer writes p's tar once: the tar stream goes to the diff_id hash
+// and the compressor, whose output goes to the digest hash and the blob
+// file. The blob is left in a temporary file of dir.
+func writeLayer(ctx context.Context, t *pack.Tree, p *layerPlan, opts Options, mt types.MediaType, dir string, prog pack.Progress) (_ *blobLayer, err error) {
+	f, err := os.CreateTemp(dir, ".layer-*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("oci: creating a layer blob: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	diffID, digest := sha256.New(), sha256.New()
+	out := &countWriter{w: io.MultiWriter(digest, f)}
+	cw, err := compress.NewWriter(out, opts.Compression, compress.Options{Level: opts.Level})
+	if err != nil {
+		return nil, fmt.Errorf("oci: %w", err)
+	}
+	sub := &pack.Tree{Entries: p.entries, Store: t.Store, Mtime: t.Mtime}
+	// tarball.Write with no compression gives exactly the tarball's
+	// headers (GNU format, ./names, root, the tree's mtime), so layers
+	// and tarballs follow one set of rules.
+	err = tarball.Write(ctx, io.MultiWriter(diffID, cw), sub, tarball.Options{Compression: compress.None, Progress: prog})
+	if cerr := cw.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("%s: %w", opts.Compression, cerr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("oci: layer of %s: %w", p.describe(), err)
+	}
+	if err := f.Sync(); err != nil {
+		return nil, fmt.Errorf("oci: writing layer: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("oci: writing layer: %w", err)
+	}
+	return &blobLayer{
+		path:      f.Name(),
+		digest:    sha256Hash(digest),
+		diffID:    sha256Hash(diffID),
+		size:      out.n,
+		mediaType: mt,
+	}, nil
+}
+
+func sha256Hash(h hash.Hash) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// lookup returns the cached blob of key if its record and blob are both
+// there and agree.
+func (s *blobStore) lookup(key string, mt types.MediaType) (*blobLayer, bool) {
+	data, err := os.ReadFile(filepath.Join(s.cache, key+".json"))
+	if err != nil {
+		return nil, false
+	}
+	var m layerMeta
+	if json.Unmarshal(data, &m) != nil || m.MediaType != mt {
+		return nil, false
+	}
+	digest, err1 := v1.NewHash(m.Digest)
+	diffID, err2 := v1.NewHash(m.DiffID)
+	if err1 != nil || err2 != nil {
+		return nil, false
+	}
+	blob := filepath.Join(s.cache, key+".blob")
+	fi, err := os.Stat(blob)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != m.Size {
+		return nil, false
+	}
+	return &blobLayer{path: blob, digest: digest, diffID: diffID, size: m.Size, mediaType: mt, cached: true}, true
+}
+
+// cacheKey names the blob of an item layer by everything its bytes depend
+// on: the layer format, the compressor, its level and the version of the
+// compression library, the mtime, the store directory with the modes of
+// its parents, and the store paths. A store path stands for its content:
+// an item never changes once it is in the store.
+func cacheKey(t *pack.Tree, p *layerPlan, opts Options) string {
+	var b strings.Builder
+	level := opts.Level
+	if level == 0 {
+		level = opts.Compression.DefaultLevel()
+	}
+	fmt.Fprintf(&b, "%s\n%s %d %s\nmtime %d\nstore %s\n", layerFormat, opts.Compression, level, compressorVersion(), t.Mtime.UnixNano(), t.Store)
+	storeRel := strings.TrimPrefix(t.Store, "/")
+	for _, e := range p.entries {
+		if e.Path == storeRel || strings.HasPrefix(storeRel, e.Path+"/") {
+			b.WriteString("parent " + e.Path + " " + strconv.FormatUint(uint64(e.Mode), 8) + "\n")
+		}
+	}
+	for _, it := range p.items {
+		b.WriteString("item " + it + "\n")
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// compressorVersion is the version of the compression library built into
+// gpack: a new release may compress the same bytes differently (as a Go
+// release did to compress/gzip, nix2container PR #222), and a cached blob
+// must then not be mixed with fresh ones.
+func compressorVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	for _, m := range bi.Deps {
+		if m.Path == "github.com/klauspost/compress" {
+			if m.Replace != nil {
+				return m.Replace.Path + "@" + m.Replace.Version
+			}
+			return m.Version
+		}
+	}
+	return "unknown"
+}
+
+// writeFileAtomic writes v as JSON to path through a temporary file and a
+// rename, so readers see the old record or the new one, never a part.
+func writeFileAtomic(path string, v any) (err error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("oci: encoding %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".meta-*.tmp")
+	if err != nil {
+		return fmt.Errorf("oci: writing %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("oci: writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("oci: writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("oci: writing %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("oci: writing %s: %w", path, err)
+	}
+	return nil
+}
