@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh: make bench. Every table, side by side on one corpus:
 # gpack closure (bench/closure.sh), gpack pack against the tar pipelines
-# (bench/pack.sh), the launcher's start-up (bench/launcher.sh), workloads
+# (bench/pack.sh), squashfs images against mksquashfs (bench/squashfs.sh),
+# the launcher's start-up (bench/launcher.sh), workloads
 # through the launcher's engines and proot (bench/ptrace.sh) and the
 # scanner's speed per core (go test -bench). Runs as root.
 set -euo pipefail
@@ -14,6 +15,10 @@ bench/closure.sh
 echo
 echo "## gpack pack"
 bench/pack.sh
+
+echo
+echo "## gpack pack -f squashfs against mksquashfs"
+bench/squashfs.sh
 
 echo
 echo "## launcher start-up (echo from the corpus's coreutils, through a -R pack)"

@@ -8,7 +8,10 @@ set -euo pipefail
 # libarchive-tools (bsdtar), zstd, xz-utils: the real readers of tarballs.
 # util-linux (unshare, setpriv): "the target machine" in tests.
 # hyperfine, pigz, bubblewrap, proot: make bench's timings and yardsticks.
-packages=(nix-bin patchelf gcc libc6-dev binutils hyperfine libarchive-tools zstd xz-utils pigz bubblewrap proot util-linux)
+# squashfs-tools, squashfs-tools-ng, squashfuse, fuse3: the real readers of
+# squashfs images (and mksquashfs, make bench's yardstick).
+packages=(nix-bin patchelf gcc libc6-dev binutils hyperfine libarchive-tools zstd xz-utils pigz bubblewrap proot util-linux
+	squashfs-tools squashfs-tools-ng squashfuse fuse3)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -20,6 +23,15 @@ if ((${#missing[@]})); then
 	echo "deps: installing ${missing[*]}"
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Unprivileged FUSE mounts (squashfuse as a test user) need /dev/fuse
+# open to all, as fuse3's udev rule makes it; a machine without udev (a
+# container, some VMs) keeps the kernel's 0600.
+if [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ]; then
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo="sudo"
+	$sudo chmod 0666 /dev/fuse
 fi
 
 go mod download

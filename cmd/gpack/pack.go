@@ -16,6 +16,7 @@ import (
 
 	"github.com/gpack/gpack/closure"
 	"github.com/gpack/gpack/formats/compress"
+	"github.com/gpack/gpack/formats/squashfs"
 	"github.com/gpack/gpack/formats/tarball"
 	"github.com/gpack/gpack/internal/atomicfile"
 	"github.com/gpack/gpack/pack"
@@ -30,6 +31,13 @@ type packOptions struct {
 	Format      string
 	Compression string
 	Level       int
+	BlockSize   string
+	Push        string
+	Insecure    bool
+	MaxLayers   int
+	Arch        string
+	Cmd         []string
+	ImageTag    string
 	Relocatable bool
 	Symlinks    []string
 	EntryPoint  string
@@ -41,13 +49,20 @@ type packOptions struct {
 
 func (o *packOptions) AddFlags(f *pflag.FlagSet) {
 	o.storeOptions.AddFlags(f)
-	f.StringVarP(&o.Format, "format", "f", "tarball", "output format: tarball")
-	f.StringVarP(&o.Compression, "compression", "C", "gzip", "compressor: gzip, zstd, xz or none")
+	f.StringVarP(&o.Format, "format", "f", "tarball", "output format: tarball, squashfs, docker or oci")
+	f.StringVarP(&o.Compression, "compression", "C", "gzip", "compressor: gzip, zstd, xz or none (squashfs: also lz4)")
+	f.StringVar(&o.BlockSize, "block-size", "128K", "squashfs data block size, a power of two from 4K to 1M")
+	f.StringVar(&o.Push, "push", "", "docker, oci: push the image to this registry reference (REGISTRY/NAME[:TAG]); without -o no local file is written")
+	f.BoolVar(&o.Insecure, "insecure", false, "with --push: allow a registry over plain HTTP or with an unverified certificate")
+	f.IntVar(&o.MaxLayers, "max-layers", 100, "docker, oci: at most this many layers (one per store item while they fit)")
+	f.StringVar(&o.Arch, "arch", "", "docker, oci: the image architecture (default: from the closure's ELF files)")
+	f.StringArrayVar(&o.Cmd, "cmd", nil, "docker, oci: an argument of the image's Cmd (repeatable)")
+	f.StringVar(&o.ImageTag, "image-tag", "", "docker, oci: the image's name:tag (default <first-item-name>:latest)")
 	f.IntVar(&o.Level, "level", 0, "compression level (default: the compressor's; see gpack pack --help)")
 	f.BoolVarP(&o.Relocatable, "relocatable", "R", false, "add the launcher and bin/ wrappers, so the pack runs wherever it is unpacked")
 	f.StringArrayVarP(&o.Symlinks, "symlink", "S", nil, "add a relative symlink LINK=TARGET into the first item, e.g. -S /bin=bin (repeatable)")
 	f.StringVar(&o.EntryPoint, "entry-point", "", "the program, relative to the first item, that images run (used by squashfs and docker; checked here)")
-	f.StringVarP(&o.Output, "output", "o", "", "output file (default: <first-item-name>.tar.<ext> in the current directory)")
+	f.StringVarP(&o.Output, "output", "o", "", "output (default in the current directory: <first-item-name>.tar.<ext>, .squashfs, .docker.tar, or the .oci layout directory; -f oci -o X.tar writes an oci-archive)")
 	f.StringVar(&o.Collisions, "collisions", "error", "with -R, when two items offer the same program name: error or first")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress display")
 	f.BoolVar(&o.JSON, "json", false, "print a JSON summary instead of the output path")
@@ -57,7 +72,7 @@ func newPackCommand() *cobra.Command {
 	var opts packOptions
 	cmd := &cobra.Command{
 		Use:   "pack [flags] PATH...",
-		Short: "Write the closure of store items as a tarball",
+		Short: "Write the closure of store items as a tarball, a squashfs image or a container image",
 		Long: `Write the closure of the given store items as a deterministic tarball: the
 items at their store path (./nix/store/… or ./gnu/store/…), owned by root,
 mtime 1 (or $SOURCE_DATE_EPOCH), names sorted.
@@ -67,7 +82,23 @@ static launcher and ./bin/<name> for every program in bin/ and sbin/ of the
 given items: unpack it anywhere and run ./bin/<name>, no root needed.
 
 Compression: gzip (default; parallel, within 1 % of gzip -9's size), zstd
-(level 3 by default), xz (level 6, parallel blocks), none.`,
+(level 3 by default), xz (level 6, parallel blocks), none.
+
+-f squashfs writes a SquashFS 4.0 image with the same tree (no squashfs-tools
+needed), ready for Apptainer/Singularity as guix pack makes it: /bin is the
+first item's bin, /.singularity.d holds the environment and, with
+--entry-point, the runscript. Mount it with squashfuse (and run ./bin/<name>
+of a -R image there), or give it to apptainer or ch-run. -C takes gzip, xz,
+zstd, lz4 or none; --block-size 4K to 1M (default 128K).
+
+-f docker writes a docker load archive, -f oci an OCI image layout (or, with
+-o X.tar, an oci-archive); --push REF sends the image to a registry instead
+(or as well, with -o), authenticating through the Docker configuration and
+credential helpers, and skipping the blobs the registry has. Each store item
+is a layer of its own (up to --max-layers; beyond, the items most others
+depend on keep theirs), so images that share items share layers. Compressed
+layers are cached in $XDG_CACHE_HOME/gpack/layers (~/.cache/gpack/layers);
+remove that directory to clear it. -C gzip (default) or zstd.`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPack(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), opts, args)
@@ -89,17 +120,57 @@ type packSummary struct {
 
 func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, args []string) error {
 	start := time.Now()
-	if opts.Format != "tarball" {
-		return usageError{fmt.Errorf("-f %q: the formats are: tarball", opts.Format)}
-	}
-	algo, err := compress.ParseAlgo(opts.Compression)
-	if err != nil {
-		return usageError{err}
-	}
-	if opts.Level != 0 {
-		if lo, hi := algo.LevelRange(); opts.Level < lo || opts.Level > hi {
-			return usageError{fmt.Errorf("--level %d: %s takes %d to %d", opts.Level, algo, lo, hi)}
+	var (
+		algo      compress.Algo
+		sqAlgo    squashfs.Algo
+		blockSize int
+		err       error
+	)
+	switch opts.Format {
+	case "tarball":
+		algo, err = compress.ParseAlgo(opts.Compression)
+		if err != nil {
+			return usageError{err}
 		}
+		if opts.Level != 0 {
+			if lo, hi := algo.LevelRange(); opts.Level < lo || opts.Level > hi {
+				return usageError{fmt.Errorf("--level %d: %s takes %d to %d", opts.Level, algo, lo, hi)}
+			}
+		}
+	case "squashfs":
+		sqAlgo, err = squashfs.ParseAlgo(opts.Compression)
+		if err != nil {
+			return usageError{err}
+		}
+		if opts.Level != 0 {
+			if lo, hi := sqAlgo.LevelRange(); opts.Level < lo || opts.Level > hi {
+				if lo == 0 && hi == 0 {
+					return usageError{fmt.Errorf("--level %d: squashfs %s has no levels", opts.Level, sqAlgo)}
+				}
+				return usageError{fmt.Errorf("--level %d: squashfs %s takes %d to %d", opts.Level, sqAlgo, lo, hi)}
+			}
+		}
+		if blockSize, err = parseBlockSize(opts.BlockSize); err != nil {
+			return usageError{err}
+		}
+	case "docker", "oci":
+		algo, err = compress.ParseAlgo(opts.Compression)
+		if err != nil || (algo != compress.Gzip && algo != compress.Zstd) {
+			return usageError{fmt.Errorf("-C %q: image layers are gzip or zstd", opts.Compression)}
+		}
+		if opts.Level != 0 {
+			if lo, hi := algo.LevelRange(); opts.Level < lo || opts.Level > hi {
+				return usageError{fmt.Errorf("--level %d: %s takes %d to %d", opts.Level, algo, lo, hi)}
+			}
+		}
+		if opts.MaxLayers < 2 {
+			return usageError{fmt.Errorf("--max-layers %d: an image needs at least 2 layers (the items, and the rest of the tree)", opts.MaxLayers)}
+		}
+	default:
+		return usageError{fmt.Errorf("-f %q: the formats are: tarball, squashfs, docker, oci", opts.Format)}
+	}
+	if opts.Push != "" && opts.Format != "docker" && opts.Format != "oci" {
+		return usageError{fmt.Errorf("--push needs -f docker or -f oci")}
 	}
 	if opts.Collisions != "error" && opts.Collisions != "first" {
 		return usageError{fmt.Errorf("--collisions %q: want error or first", opts.Collisions)}
@@ -126,9 +197,19 @@ func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, ar
 		if _, err := os.Stat(ep); err != nil {
 			return &closure.Error{Path: ep, What: "--entry-point does not exist in the first item", Fix: "give a path relative to " + g.Roots[0]}
 		}
-		fmt.Fprintln(stderr, "gpack: note: --entry-point is used by images; a tarball ignores it")
+		if opts.Format == "tarball" {
+			fmt.Fprintln(stderr, "gpack: note: --entry-point is used by images; a tarball ignores it")
+		}
+	}
+	var extra []pack.Entry
+	switch opts.Format {
+	case "squashfs":
+		links, extra = singularityExtras(stderr, g, links, opts.EntryPoint, opts.Relocatable)
+	case "docker", "oci":
+		links, _ = impliedBin(g, links, opts.Relocatable)
 	}
 	tree, err := pack.Build(ctx, g, pack.Options{
+		Extra:        extra,
 		Symlinks:     links,
 		Relocatable:  opts.Relocatable,
 		Launcher:     launcherbin.Binary,
@@ -143,9 +224,16 @@ func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, ar
 		return err
 	}
 
+	if opts.Format == "docker" || opts.Format == "oci" {
+		return runImage(ctx, stdout, stderr, opts, g, tree, algo, start)
+	}
+
 	out := opts.Output
 	if out == "" {
 		out = itemName(g.Roots[0]) + ".tar" + algo.Ext()
+		if opts.Format == "squashfs" {
+			out = itemName(g.Roots[0]) + ".squashfs"
+		}
 	}
 	f, err := atomicfile.Create(out)
 	if err != nil {
@@ -155,7 +243,12 @@ func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, ar
 	counter := &countingWriter{w: f}
 	files, bytesIn := tree.Totals()
 	prog := newProgress(stderr, opts.Quiet || opts.JSON, files, bytesIn)
-	err = tarball.Write(ctx, counter, tree, tarball.Options{Compression: algo, Level: opts.Level, Progress: prog})
+	if opts.Format == "squashfs" {
+		err = squashfs.Write(ctx, counter, tree, squashfs.Options{Compression: sqAlgo, Level: opts.Level,
+			BlockSize: blockSize, Progress: prog})
+	} else {
+		err = tarball.Write(ctx, counter, tree, tarball.Options{Compression: algo, Level: opts.Level, Progress: prog})
+	}
 	prog.Done()
 	if err != nil {
 		return err
@@ -197,8 +290,10 @@ func sourceDateEpoch() (time.Time, error) {
 	return time.Unix(n, 0), nil
 }
 
+// countingWriter counts the size of the output: what was appended, since a
+// WriteAt (squashfs's superblock) only overwrites.
 type countingWriter struct {
-	w io.Writer
+	w *atomicfile.File
 	n int64
 }
 
@@ -206,4 +301,75 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+func (c *countingWriter) WriteAt(p []byte, off int64) (int, error) {
+	n, err := c.w.WriteAt(p, off)
+	c.n = max(c.n, off+int64(n))
+	return n, err
+}
+
+// impliedBin adds -S /bin=bin, as guix pack does for images, unless -S
+// names /bin already or -R puts the wrappers there (they run the store's
+// programs in place inside a container), or the first item has no bin/. It
+// reports whether the image has a /bin.
+func impliedBin(g *closure.Graph, links []pack.LinkRequest, relocatable bool) ([]pack.LinkRequest, bool) {
+	if relocatable {
+		return links, true
+	}
+	for _, l := range links {
+		if strings.Trim(l.Link, "/") == "bin" {
+			return links, true
+		}
+	}
+	if fi, err := os.Stat(g.Roots[0] + "/bin"); err == nil && fi.IsDir() {
+		return append(links, pack.LinkRequest{Link: "/bin", Target: "bin"}), true
+	}
+	return links, false
+}
+
+// parseBlockSize reads --block-size: bytes, or a number with K or M.
+func parseBlockSize(s string) (int, error) {
+	n, mult := strings.ToUpper(strings.TrimSpace(s)), 1
+	switch {
+	case strings.HasSuffix(n, "K"):
+		n, mult = strings.TrimSuffix(n, "K"), 1<<10
+	case strings.HasSuffix(n, "M"):
+		n, mult = strings.TrimSuffix(n, "M"), 1<<20
+	}
+	v, err := strconv.Atoi(n)
+	size := v * mult
+	if err != nil || v <= 0 || size < 4<<10 || size > 1<<20 || size&(size-1) != 0 {
+		return 0, fmt.Errorf("--block-size %q: want a power of two from 4K to 1M", s)
+	}
+	return size, nil
+}
+
+// singularityExtras adds what Apptainer and Singularity expect of a
+// squashfs image, as guix pack does: /bin as the first item's bin (unless
+// -S names /bin already, or -R puts the wrappers there) and the metadata of pack.Singularity. It warns
+// when the image has no /bin/sh, which apptainer shell (and run without a
+// runscript) need.
+func singularityExtras(stderr io.Writer, g *closure.Graph, links []pack.LinkRequest, entryPoint string, relocatable bool) ([]pack.LinkRequest, []pack.Entry) {
+	links, hasBin := impliedBin(g, links, relocatable)
+	profile := g.Roots[0]
+	if _, err := os.Stat(profile + "/bin/sh"); err != nil || !hasBin {
+		fmt.Fprintf(stderr, "gpack: warning: the image has no /bin/sh (%s/bin/sh): apptainer exec works, but apptainer shell, "+
+			"and apptainer run without --entry-point, need one; add a shell to the first item (a profile with bash or dash)\n", profile)
+	}
+	extra := pack.Singularity(pack.SingularityOptions{Store: g.Store, Profile: profile, EntryPoint: entryPoint})
+	hasEtc := false
+	for _, l := range links {
+		hasEtc = hasEtc || strings.Trim(l.Link, "/") == "etc" || strings.HasPrefix(strings.Trim(l.Link, "/"), "etc/")
+	}
+	if !hasEtc {
+		// Charliecloud's ch-run binds the host's passwd, group, hosts
+		// and resolv.conf over the image's, and refuses an image
+		// that lacks them.
+		extra = append(extra, pack.Entry{Path: "etc", Kind: pack.Dir, Mode: 0o755})
+		for _, f := range []string{"group", "hosts", "passwd", "resolv.conf"} {
+			extra = append(extra, pack.Entry{Path: "etc/" + f, Kind: pack.File, Mode: 0o644, Data: []byte{}})
+		}
+	}
+	return links, extra
 }

@@ -114,6 +114,19 @@ func (f *File) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// WriteAt writes at an offset of the temporary file: image formats such
+// as squashfs write a header last, over its placeholder.
+func (f *File) WriteAt(p []byte, off int64) (int, error) {
+	if f.state != open {
+		return 0, f.stateError("writing")
+	}
+	n, err := f.f.WriteAt(p, off)
+	if err != nil {
+		return n, fmt.Errorf("writing %s: %w", f.path, unwrapPath(err))
+	}
+	return n, nil
+}
+
 // Commit makes the file durable and visible: it fsyncs the file, closes it,
 // renames it to the target (replacing any file there) and fsyncs the
 // directory so the rename survives a crash. After a failed Commit the target
