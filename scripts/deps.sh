@@ -10,8 +10,10 @@ set -euo pipefail
 # hyperfine, pigz, bubblewrap, proot: make bench's timings and yardsticks.
 # squashfs-tools, squashfs-tools-ng, squashfuse, fuse3: the real readers of
 # squashfs images (and mksquashfs, make bench's yardstick).
+# skopeo, umoci, podman, docker-registry, charliecloud-runtime (ch-run): the
+# real consumers of container images, and a registry on loopback.
 packages=(nix-bin patchelf gcc libc6-dev binutils hyperfine libarchive-tools zstd xz-utils pigz bubblewrap proot util-linux
-	squashfs-tools squashfs-tools-ng squashfuse fuse3)
+	squashfs-tools squashfs-tools-ng squashfuse fuse3 skopeo umoci podman docker-registry charliecloud-runtime)
 
 missing=()
 for p in "${packages[@]}"; do
