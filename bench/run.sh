@@ -2,6 +2,7 @@
 # bench/run.sh: make bench. Every table, side by side on one corpus:
 # gpack closure (bench/closure.sh), gpack pack against the tar pipelines
 # (bench/pack.sh), squashfs images against mksquashfs (bench/squashfs.sh),
+# container images, their cache and pushes (bench/image.sh),
 # the launcher's start-up (bench/launcher.sh), workloads
 # through the launcher's engines and proot (bench/ptrace.sh) and the
 # scanner's speed per core (go test -bench). Runs as root.
@@ -19,6 +20,10 @@ bench/pack.sh
 echo
 echo "## gpack pack -f squashfs against mksquashfs"
 bench/squashfs.sh
+
+echo
+echo "## gpack pack -f docker, the layer cache and --push"
+bench/image.sh
 
 echo
 echo "## launcher start-up (echo from the corpus's coreutils, through a -R pack)"
