@@ -21,7 +21,7 @@ root=$("$repo/bench/corpus.sh")
 tmp=$(mktemp -d /var/tmp/gpack-bench-image.XXXXXX)
 reg=
 cleanup() {
-	[[ -n $reg ]] && kill "$reg" 2>/dev/null && wait "$reg" 2>/dev/null
+	if [[ -n $reg ]]; then kill "$reg" 2>/dev/null; wait "$reg" 2>/dev/null || :; fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
