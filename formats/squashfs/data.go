@@ -94,11 +94,15 @@ type dataWriter struct {
 const wholeMax = 4 << 20
 
 func newDataWriter(ctx context.Context, o *output, algo Algo, level, blockSize, workers int) (*dataWriter, error) {
-	// At least 4 blocks per worker, so that a worker that finishes early
-	// finds work while an older block is still being compressed, and at
-	// least 4 MiB, so that small blocks do not starve the workers on
-	// per-block overheads.
-	depth := max(4*workers, (4<<20)/blockSize)
+	// 8 blocks per worker, so that workers that finish early find work
+	// while an older block, slow to compress, holds up the writing: with
+	// 4, gzip with 1 MiB blocks on 2 cores left the workers idle 8 % of
+	// the time (the Go toolchain: 15.6 s instead of 14.1 s). At least
+	// 4 MiB, so that small blocks do not starve the workers on per-block
+	// overheads; at most 64 MiB (or 2 blocks per worker), since each
+	// block in flight holds its input and its output.
+	depth := max(8*workers, (4<<20)/blockSize)
+	depth = min(depth, max(2*workers, (64<<20)/blockSize))
 	d := &dataWriter{
 		ctx:       ctx,
 		o:         o,
