@@ -37,6 +37,8 @@ unshare --mount --propagation private sh -c '
 	cd "$2"
 	GPACK_DEBUG=1 setpriv --reuid=65534 --regid=65534 --clear-groups ./bin/hello world
 	setpriv --reuid=65534 --regid=65534 --clear-groups ./bin/greet-script
+	echo "the same through the ptrace engine, for hosts where user namespaces are off:"
+	GPACK_ENGINE=ptrace setpriv --reuid=65534 --regid=65534 --clear-groups ./bin/hello ptrace
 	echo "the store program alone, without the launcher:"
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$3" || true
 ' sh "$dir/store" "$dir/unpacked" "$dir/unpacked$(readlink -f "$profile/bin/hello")"
