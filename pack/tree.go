@@ -8,6 +8,7 @@ package pack
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -203,3 +204,20 @@ type NoProgress struct{}
 
 // Add does nothing.
 func (NoProgress) Add(int, int64) {}
+
+// ContextReader returns a reader that fails with ctx's error once ctx ends,
+// so that a format copying a large file stops at Ctrl-C mid-file rather than
+// at the next entry.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

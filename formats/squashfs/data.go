@@ -383,12 +383,12 @@ func (d *dataWriter) digest(e *pack.Entry) (sum [sha256.Size]byte, whole []byte,
 			d.whole = make([]byte, e.Size)
 		}
 		whole = d.whole[:e.Size]
-		if _, err := io.ReadFull(ctxReader{d.ctx, r}, whole); err != nil {
+		if _, err := io.ReadFull(pack.ContextReader(d.ctx, r), whole); err != nil {
 			return sum, nil, readErr(e, err)
 		}
 		d.hash.Write(whole)
 	} else {
-		if n, err := io.CopyBuffer(d.hash, ctxReader{d.ctx, io.LimitReader(r, e.Size)}, d.tail); err != nil || n != e.Size {
+		if n, err := io.CopyBuffer(d.hash, pack.ContextReader(d.ctx, io.LimitReader(r, e.Size)), d.tail); err != nil || n != e.Size {
 			if err == nil {
 				err = io.ErrUnexpectedEOF
 			}
@@ -459,17 +459,4 @@ func (d *dataWriter) fragmentTable() []byte {
 		b = binary.LittleEndian.AppendUint32(b, 0)
 	}
 	return b
-}
-
-// ctxReader stops a long read when the context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

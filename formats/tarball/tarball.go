@@ -100,22 +100,8 @@ func writeEntry(ctx context.Context, tw *tar.Writer, e *pack.Entry, t *pack.Tree
 		return err
 	}
 	defer r.Close()
-	if _, err := io.CopyBuffer(tw, ctxReader{ctx, r}, buf); err != nil {
+	if _, err := io.CopyBuffer(tw, pack.ContextReader(ctx, r), buf); err != nil {
 		return fmt.Errorf("archive %s: %w", e.Path, err)
 	}
 	return nil
-}
-
-// ctxReader stops a long copy when the context ends (Ctrl-C in the middle
-// of a large file).
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
