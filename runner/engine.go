@@ -94,15 +94,55 @@ func (e *ExecError) Status() int {
 	return exitCannotRun
 }
 
+// UnavailableError reports that the host lacks what an engine needs at all
+// (the kernel or an administrator turned it off), as opposed to a failure
+// while the engine was setting up one run: only the first deserves advice to
+// switch something on.
+type UnavailableError struct {
+	// What names the missing facility, as the message says it: "user
+	// namespaces are not available".
+	What string
+	// Hint is what an administrator can do, or "".
+	Hint string
+	Err  error
+}
+
+// Error is the reason alone; explain puts What before it.
+func (e *UnavailableError) Error() string { return e.Err.Error() }
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
 // explain turns an engine's failure into the words of the user-facing
 // message, which must say what the host lacks rather than which engine the
-// launcher happened to try.
+// launcher happened to try, and must not blame the host for a failure of
+// the engine's own setup.
 func explain(e Engine, err error) string {
-	switch e.Name() {
-	case "userns":
-		return "user namespaces are not available (" + err.Error() + ")"
-	case "ptrace":
-		return "the ptrace engine cannot run (" + err.Error() + ")"
+	var ue *UnavailableError
+	if errors.As(err, &ue) {
+		return ue.What + " (" + err.Error() + ")"
 	}
 	return "the " + e.Name() + " engine failed (" + err.Error() + ")"
+}
+
+func (e *UnavailableError) advice() string { return e.Hint }
+
+// hintedError is a failure of an engine's setup that comes with advice.
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (e *hintedError) Error() string { return e.err.Error() }
+
+func (e *hintedError) Unwrap() error { return e.err }
+
+func (e *hintedError) advice() string { return e.hint }
+
+// hint returns the administrator's advice that err carries, if any.
+func hint(err error) string {
+	var h interface{ advice() string }
+	if errors.As(err, &h) {
+		return h.advice()
+	}
+	return ""
 }

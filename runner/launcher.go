@@ -128,13 +128,17 @@ func (l *launch) run() int {
 	if l.debugOn {
 		job.Debug = func(msg string) { l.say(msg) }
 	}
-	var reasons []string
-	userns := false
+	var reasons, hints []string
+	note := func(e Engine, err error) {
+		reasons = append(reasons, explain(e, err))
+		if h := hint(err); h != "" && !slices.Contains(hints, h) {
+			hints = append(hints, h)
+		}
+	}
 	for _, e := range engines {
 		if err := e.Available(); err != nil {
 			l.debug("engine ", e.Name(), ": not available: ", err.Error())
-			reasons = append(reasons, explain(e, err))
-			userns = userns || e.Name() == "userns"
+			note(e, err)
 			continue
 		}
 		l.debug("engine ", e.Name(), ": trying")
@@ -147,15 +151,13 @@ func (l *launch) run() int {
 			return l.execFailed(xe)
 		}
 		l.debug("engine ", e.Name(), ": failed: ", err.Error())
-		reasons = append(reasons, explain(e, err))
-		userns = userns || e.Name() == "userns"
+		note(e, err)
 	}
-	hint := "; run the pack extracted at / (tar -x -C /)"
-	if userns {
-		hint += " or enable unprivileged user namespaces " +
-			"(sysctl user.max_user_namespaces>0; kernel.apparmor_restrict_unprivileged_userns=0)"
+	advice := "; run the pack extracted at / (tar -x -C /)"
+	for _, h := range hints {
+		advice += " or " + h
 	}
-	l.say("cannot run bin/", name, " here: ", strings.Join(reasons, ", and "), hint)
+	l.say("cannot run bin/", name, " here: ", strings.Join(reasons, ", and "), advice)
 	return exitCannotRun
 }
 

@@ -30,6 +30,13 @@ func (ptraceEngine) Name() string { return "ptrace" }
 // Available reads the switches that forbid ptrace, so that the refusal
 // names the switch and what an administrator can do about it.
 func (ptraceEngine) Available() error {
+	if err := ptraceAvailable(); err != nil {
+		return &UnavailableError{What: "the ptrace engine cannot run", Err: err}
+	}
+	return nil
+}
+
+func ptraceAvailable() error {
 	if b, err := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); err == nil {
 		switch strings.TrimSpace(string(b)) {
 		case "3":
@@ -181,8 +188,8 @@ func (ptraceEngine) Run(j *Job) (int, error) {
 // seizeError explains a refused PTRACE_SEIZE.
 func seizeError(e syscall.Errno) error {
 	if e == syscall.EPERM || e == syscall.EACCES {
-		return wrap(e, "ptrace is not permitted here: a seccomp profile (a container's) or a security module "+
-			"forbids it; an administrator can allow the ptrace system call")
+		return &UnavailableError{What: "the ptrace engine cannot run", Err: wrap(e, "ptrace is not permitted here: "+
+			"a seccomp profile (a container's) or a security module forbids it; an administrator can allow the ptrace system call")}
 	}
 	return wrap(e, "attaching to the program's process")
 }

@@ -23,6 +23,9 @@ const atFDCWD = ^uintptr(99)
 type opInfo struct {
 	msg  string
 	warn func(err error) string
+	// idMap marks the steps whose failure means the host refuses user
+	// namespaces, rather than that this run's setup failed.
+	idMap bool
 }
 
 // planBuilder turns the userns engine's recipe into the child's steps.
@@ -30,6 +33,9 @@ type planBuilder struct {
 	plan  childPlan
 	info  []opInfo
 	debug func(msg ...string)
+	// firstMount is the index of the first mount step, whose refusal
+	// tells a confined namespace.
+	firstMount int
 }
 
 func (b *planBuilder) add(op childOp, info opInfo) *childOp {
@@ -65,12 +71,14 @@ func (b *planBuilder) mount(msg, src, dst, fstype string, flags uintptr, data st
 	b.sys(msg, unix.SYS_MOUNT, b.str(src), b.str(dst), b.str(fstype), flags, b.str(data))
 }
 
-func (b *planBuilder) writeFile(msg, path, data string) {
+// idMapFile adds the step that writes data to one of the id-map files
+// of /proc/self.
+func (b *planBuilder) idMapFile(msg, path, data string) {
 	op := childOp{kind: opWriteFile}
 	op.a[0] = b.plan.addr(path)
 	op.a[1] = b.plan.bytes(data)
 	op.a[2] = uintptr(len(data))
-	b.add(op, opInfo{msg: msg})
+	b.add(op, opInfo{msg: msg, idMap: true})
 }
 
 // build lays out the whole child, in order: its own id maps; the mounts of
@@ -79,14 +87,20 @@ func (b *planBuilder) writeFile(msg, path, data string) {
 // is inspected here, in the parent (which directories exist, what they hold,
 // the flags of the pack's mount), since the child can only run the plan.
 func (b *planBuilder) build(j *Job, newRoot string) error {
+	cwd, err := os.Getwd()
+	if err != nil {
+		b.debug("the working directory is unknown (", err.Error(), "), using /")
+		cwd = "/"
+	}
 	uid, gid := strconv.Itoa(os.Geteuid()), strconv.Itoa(os.Getegid())
 	// A process that has just created a user namespace holds every
 	// capability in it, and may map its own effective ids: no round trip
 	// with the parent. setgroups must be denied before the gid map.
-	b.writeFile("denying setgroups in the new user namespace", "/proc/self/setgroups", "deny")
-	b.writeFile("writing the uid map", "/proc/self/uid_map", uid+" "+uid+" 1\n")
-	b.writeFile("writing the gid map", "/proc/self/gid_map", gid+" "+gid+" 1\n")
+	b.idMapFile("denying setgroups in the new user namespace", "/proc/self/setgroups", "deny")
+	b.idMapFile("writing the uid map", "/proc/self/uid_map", uid+" "+uid+" 1\n")
+	b.idMapFile("writing the gid map", "/proc/self/gid_map", gid+" "+gid+" 1\n")
 
+	b.firstMount = len(b.plan.ops)
 	b.mount("making the mounts private (mount --make-rprivate /)", "", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
 	b.mount("mounting a tmpfs on "+newRoot, "tmpfs", newRoot, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755")
 	// The new root usually sits inside a directory that is itself bound
@@ -102,7 +116,7 @@ func (b *planBuilder) build(j *Job, newRoot string) error {
 		b.mount("binding / at "+newRoot, "/", newRoot, "", unix.MS_BIND|unix.MS_REC, "")
 	} else {
 		b.debug("the host lacks ", j.Store, ": mirroring / around the store path")
-		if err := b.mirrorAround(newRoot, j.Store); err != nil {
+		if err := b.mirrorAround(newRoot, j.Store, []string{cwd, j.Root}); err != nil {
 			return err
 		}
 	}
@@ -134,11 +148,6 @@ func (b *planBuilder) build(j *Job, newRoot string) error {
 		opInfo{msg: "detaching the old root"})
 	b.sys("chroot "+newRoot, unix.SYS_CHROOT, dot)
 
-	cwd, err := os.Getwd()
-	if err != nil {
-		b.debug("the working directory is unknown (", err.Error(), "), using /")
-		cwd = "/"
-	}
 	b.warnSys(func(err error) string {
 		return "cannot return to the working directory in the new root (chdir " + cwd + ": " + err.Error() + "), using /"
 	}, 1, 0, unix.SYS_CHDIR, b.str(cwd))
@@ -157,7 +166,7 @@ func (b *planBuilder) build(j *Job, newRoot string) error {
 // directory is mirrored except the next component, which becomes a directory
 // of the tmpfs, down to an empty store directory. The host's directories are
 // listed here; the child creates the mount points and binds them.
-func (b *planBuilder) mirrorAround(newRoot, store string) error {
+func (b *planBuilder) mirrorAround(newRoot, store string, needed []string) error {
 	type dirMode struct {
 		path string
 		mode uint32
@@ -166,7 +175,7 @@ func (b *planBuilder) mirrorAround(newRoot, store string) error {
 	host, dst := "/", newRoot
 	comps := strings.Split(strings.TrimPrefix(store, "/"), "/")
 	for i, c := range comps {
-		if err := b.mirror(host, dst, c); err != nil {
+		if err := b.mirror(host, dst, c, needed); err != nil {
 			return err
 		}
 		host, dst = filepath.Join(host, c), filepath.Join(dst, c)
@@ -198,7 +207,17 @@ func (b *planBuilder) mirrorAround(newRoot, store string) error {
 // appears in dst: directories and other files by recursive bind mounts on
 // empty placeholders, symlinks as copies. A missing host directory mirrors as
 // empty, which is how the store path works on a host without /nix.
-func (b *planBuilder) mirror(host, dst, skip string) error {
+//
+// The host goes on changing between the listing here and the binds in the
+// child: /tmp in particular, where compilers and editors create and delete
+// files all the time. An entry that has gone by then, or that cannot be bound
+// (a stale network mount, a directory the user may not enter, an unbindable
+// mount), is left out of the new root with a GPACK_DEBUG line, and its
+// placeholder removed: the program sees the host as it is a moment later.
+// Only the entries the program cannot do without, those on the way to the
+// working directory and to the pack, fail the engine when they cannot be
+// bound.
+func (b *planBuilder) mirror(host, dst, skip string, needed []string) error {
 	entries, err := os.ReadDir(host)
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
@@ -214,11 +233,19 @@ func (b *planBuilder) mirror(host, dst, skip string) error {
 			continue
 		}
 		src, tgt := filepath.Join(host, e.Name()), filepath.Join(dst, e.Name())
+		need := false
+		for _, n := range needed {
+			need = need || hasPathPrefix(n, src)
+		}
 		switch {
 		case e.Type()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(src)
 			if err != nil {
-				return wrap(err, "reading the symlink ", src)
+				if need {
+					return wrap(err, "reading the symlink ", src)
+				}
+				b.debug("leaving out ", src, ": ", err.Error())
+				continue
 			}
 			b.sys("copying the symlink "+src, unix.SYS_SYMLINKAT, b.str(target), atFDCWD, b.str(tgt))
 			continue
@@ -229,9 +256,26 @@ func (b *planBuilder) mirror(host, dst, skip string) error {
 			op.a[0] = b.plan.addr(tgt)
 			b.add(op, opInfo{msg: "creating a mount point for " + src})
 		}
-		// A partial mirror would show the program an empty /usr or /home
-		// with no hint why; better to fail and let another engine try.
-		b.mount("binding "+src, src, tgt, "", unix.MS_BIND|unix.MS_REC, "")
+		if need {
+			// Without it the program could not even start where it
+			// was asked to: fail, and let another engine try.
+			b.mount("binding "+src+" (the way to the working directory or the pack)", src, tgt, "", unix.MS_BIND|unix.MS_REC, "")
+			continue
+		}
+		b.warnSys(func(err error) string {
+			if errors.Is(err, syscall.ENOENT) {
+				return "leaving out " + src + ": it was removed from the host meanwhile"
+			}
+			return "leaving out " + src + ": " + wrap(err, "binding it").Error()
+		}, 1, 0, unix.SYS_MOUNT, b.str(src), b.str(tgt), 0, unix.MS_BIND|unix.MS_REC, 0)
+		// Reached only when the bind failed: the placeholder goes too.
+		rm := uintptr(0)
+		if e.IsDir() {
+			rm = unix.AT_REMOVEDIR
+		}
+		b.warnSys(func(err error) string {
+			return "cannot remove the placeholder of " + src + ": " + err.Error()
+		}, 0, 0, unix.SYS_UNLINKAT, atFDCWD, b.str(tgt), rm)
 	}
 	return nil
 }
@@ -345,6 +389,13 @@ func runCloned(j *Job, newRoot string) (int, error) {
 			fatal = errors.New("the userns child reported an unknown step")
 		case rec.kind == recWarn && b.info[rec.step].warn != nil:
 			b.debug(b.info[rec.step].warn(errno))
+		case b.info[rec.step].idMap:
+			fatal = unavailable(wrap(errno, b.info[rec.step].msg))
+		case int(rec.step) == b.firstMount && (errno == syscall.EPERM || errno == syscall.EACCES):
+			// The namespace exists, yet holds no right to mount:
+			// a security module confines it (Ubuntu's AppArmor).
+			fatal = &hintedError{err: wrap(errno, b.info[rec.step].msg), hint: "allow mounts in unprivileged user " +
+				"namespaces (AppArmor: sysctl kernel.apparmor_restrict_unprivileged_userns=0, or a profile for the launcher)"}
 		default:
 			fatal = wrap(errno, b.info[rec.step].msg)
 		}

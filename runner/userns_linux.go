@@ -26,12 +26,12 @@ func (usernsEngine) Name() string { return "userns" }
 // rather than the errno that clone returns for it.
 func (usernsEngine) Available() error {
 	if sysctlIs("/proc/sys/user/max_user_namespaces", "0") {
-		return errors.New("sysctl user.max_user_namespaces is 0")
+		return unavailable(errors.New("sysctl user.max_user_namespaces is 0"))
 	}
 	// Debian's kernels (and Ubuntu's before 24.04) carry a switch of
 	// their own, which does not apply to root.
 	if os.Geteuid() != 0 && sysctlIs("/proc/sys/kernel/unprivileged_userns_clone", "0") {
-		return errors.New("sysctl kernel.unprivileged_userns_clone is 0")
+		return unavailable(errors.New("sysctl kernel.unprivileged_userns_clone is 0"))
 	}
 	return nil
 }
@@ -112,15 +112,24 @@ func (c *child) wait() (syscall.WaitStatus, error) {
 	}
 }
 
+// usernsHint is what turns unprivileged user namespaces on.
+const usernsHint = "enable unprivileged user namespaces " +
+	"(sysctl user.max_user_namespaces>0; kernel.apparmor_restrict_unprivileged_userns=0)"
+
+// unavailable marks err as the host's refusal of user namespaces.
+func unavailable(err error) error {
+	return &UnavailableError{What: "user namespaces are not available", Hint: usernsHint, Err: err}
+}
+
 // startError explains why the kernel refused the new namespaces.
 func startError(err error) error {
 	switch {
 	case errors.Is(err, syscall.ENOSPC):
-		return wrap(err, "the limit of user namespaces is reached (sysctl user.max_user_namespaces)")
+		return unavailable(wrap(err, "the limit of user namespaces is reached (sysctl user.max_user_namespaces)"))
 	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EACCES):
-		return wrap(err, "creating a user namespace is not permitted")
+		return unavailable(wrap(err, "creating a user namespace is not permitted"))
 	case errors.Is(err, syscall.EINVAL):
-		return wrap(err, "the kernel does not support user namespaces")
+		return unavailable(wrap(err, "the kernel does not support user namespaces"))
 	}
 	return wrap(err, "cloning a child in new user and mount namespaces")
 }

@@ -751,6 +751,10 @@ func nestedLine(engine, program string) string {
 const cannotRunHint = "; run the pack extracted at / (tar -x -C /) or enable unprivileged user namespaces " +
 	"(sysctl user.max_user_namespaces>0; kernel.apparmor_restrict_unprivileged_userns=0)\n"
 
+// mountHint ends the message when the userns engine may not mount.
+const mountHint = "; run the pack extracted at / (tar -x -C /) or allow mounts in unprivileged user namespaces " +
+	"(AppArmor: sysctl kernel.apparmor_restrict_unprivileged_userns=0, or a profile for the launcher)\n"
+
 // ptraceDenied is the ptrace engine's reason where a seccomp profile
 // forbids ptrace.
 const ptraceDenied = "the ptrace engine cannot run (ptrace is not permitted here: a seccomp profile (a container's) " +
@@ -800,8 +804,8 @@ func TestFallback(t *testing.T) {
 	}{
 		{name: "AppArmor in a container that forbids ptrace",
 			inv: invocation{seccomp: denyMountPtrace},
-			stderr: "gpack-launcher: cannot run bin/hello here: user namespaces are not available (" + mountDenied +
-				"), and " + ptraceDenied + cannotRunHint,
+			stderr: "gpack-launcher: cannot run bin/hello here: the userns engine failed (" + mountDenied +
+				"), and " + ptraceDenied + mountHint,
 			debug: []string{
 				"gpack-launcher: engine userns: trying",
 				"gpack-launcher: engine userns: failed: " + mountDenied,
@@ -809,8 +813,19 @@ func TestFallback(t *testing.T) {
 			}},
 		{name: "AppArmor with GPACK_ENGINE=userns",
 			inv:    invocation{seccomp: denyMount, env: []string{"GPACK_ENGINE=userns"}},
-			stderr: "gpack-launcher: cannot run bin/hello here: user namespaces are not available (" + mountDenied + ")" + cannotRunHint,
+			stderr: "gpack-launcher: cannot run bin/hello here: the userns engine failed (" + mountDenied + ")" + mountHint,
 			debug:  []string{"gpack-launcher: engine userns: failed: " + mountDenied}},
+		// Only where clone or the id maps fail does the message say
+		// user namespaces are not available, and advise the sysctls.
+		{name: "GPACK_ENGINE=userns where clone is refused",
+			inv:    invocation{seccomp: denyUserns, env: []string{"GPACK_ENGINE=userns"}},
+			stderr: "gpack-launcher: cannot run bin/hello here: user namespaces are not available (" + usernsDenied + ")" + cannotRunHint,
+			debug:  []string{"gpack-launcher: engine userns: failed: " + usernsDenied}},
+		{name: "GPACK_ENGINE=userns where user namespaces are off",
+			inv: invocation{usernsOff: true, env: []string{"GPACK_ENGINE=userns"}},
+			stderr: "gpack-launcher: cannot run bin/hello here: user namespaces are not available " +
+				"(sysctl user.max_user_namespaces is 0)" + cannotRunHint,
+			debug: []string{"gpack-launcher: engine userns: not available: sysctl user.max_user_namespaces is 0"}},
 		{name: "GPACK_ENGINE=ptrace where ptrace is forbidden",
 			inv:    invocation{seccomp: denyPtrace, env: []string{"GPACK_ENGINE=ptrace"}},
 			stderr: "gpack-launcher: cannot run bin/hello here: " + ptraceDenied + "; run the pack extracted at / (tar -x -C /)\n",
@@ -876,34 +891,12 @@ func TestUsernsOff(t *testing.T) {
 		}
 	}
 
-	// The setting of the whole machine, restored at once because other
-	// tests on this machine need user namespaces. Writing it takes
-	// CAP_SYS_RESOURCE, which some containers and VMs withhold from root.
-	t.Run("machine-wide sysctl", func(t *testing.T) {
-		const knob = "/proc/sys/user/max_user_namespaces"
-		old, err := os.ReadFile(knob)
-		if err != nil {
-			t.Skipf("cannot read %s: %v", knob, err)
-		}
-		if err := os.WriteFile(knob, []byte("0\n"), 0); err != nil {
-			t.Skipf("cannot write %s (the namespace-scoped case still runs): %v", knob, err)
-		}
-		var once sync.Once
-		restore := func() {
-			if err := os.WriteFile(knob, old, 0); err != nil {
-				t.Errorf("restoring %s to %s: %v", knob, strings.TrimSpace(string(old)), err)
-			}
-		}
-		t.Cleanup(func() { once.Do(restore) })
-		r := p.run(t, invocation{args: []string{"bin/hello"}, env: []string{"GPACK_DEBUG=1"}})
-		once.Do(restore)
-		check(t, r)
-	})
-
-	// The same sysctl, set to 0 in a user namespace that holds the whole
-	// run: the kernel checks the limit of every ancestor namespace, so
+	// The sysctl set to 0 in a user namespace that holds the whole run:
+	// the kernel checks the limit of every ancestor namespace, so
 	// clone(CLONE_NEWUSER) fails below it exactly as on a host where it is
-	// off, and nothing else on the machine is affected.
+	// off, and nothing else on the machine is affected. The machine-wide
+	// switch is never touched: tests of other packages run meanwhile and
+	// need user namespaces.
 	t.Run("sysctl in a user namespace", func(t *testing.T) {
 		check(t, p.run(t, invocation{args: []string{"bin/hello"}, usernsOff: true, env: []string{"GPACK_DEBUG=1"}}))
 	})
