@@ -19,9 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpack/gpack/internal/teststore"
-	"github.com/gpack/gpack/runner"
 	"golang.org/x/sys/unix"
+
+	"github.com/gpack/gpack/internal/teststore"
+	"github.com/gpack/gpack/launcher/contract"
 )
 
 // testUID is the ordinary user the launcher runs as: nobody, which owns
@@ -192,8 +193,8 @@ func assemble(root string, store *teststore.Store, withRootDir bool) error {
 	if err != nil {
 		return err
 	}
-	m := &runner.Manifest{Store: store.Dir, Programs: progs}
-	f, err := os.OpenFile(filepath.Join(root, runner.ManifestPath), os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o444)
+	m := &contract.Manifest{Store: store.Dir, Programs: progs}
+	f, err := os.OpenFile(filepath.Join(root, contract.ManifestPath), os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o444)
 	if err != nil {
 		return err
 	}
@@ -204,7 +205,7 @@ func assemble(root string, store *teststore.Store, withRootDir bool) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	launcher := filepath.Join(root, runner.LauncherPath)
+	launcher := filepath.Join(root, contract.LauncherPath)
 	data, err := os.ReadFile(launcherBin)
 	if err != nil {
 		return err
@@ -222,7 +223,7 @@ func assemble(root string, store *teststore.Store, withRootDir bool) error {
 		return err
 	}
 	if withRootDir {
-		if err := os.Mkdir(filepath.Join(root, runner.RootDir), 0o555); err != nil {
+		if err := os.Mkdir(filepath.Join(root, contract.RootDir), 0o555); err != nil {
 			return err
 		}
 	}
@@ -232,7 +233,7 @@ func assemble(root string, store *teststore.Store, withRootDir bool) error {
 			return err
 		}
 	}
-	return os.Chmod(filepath.Join(root, runner.LauncherPath), 0o555)
+	return os.Chmod(filepath.Join(root, contract.LauncherPath), 0o555)
 }
 
 // wrappers returns the programs of a pack of store by wrapper name: those of
@@ -723,7 +724,7 @@ func TestNoTraces(t *testing.T) {
 				}
 			}
 		}
-		checkEmpty(t, filepath.Join(p.root, runner.RootDir))
+		checkEmpty(t, filepath.Join(p.root, contract.RootDir))
 		mounts, err := os.ReadFile("/proc/self/mountinfo")
 		if err != nil {
 			t.Fatal(err)
@@ -906,7 +907,7 @@ func TestUnknownProgram(t *testing.T) {
 	p := testPack(t)
 	r := p.run(t, invocation{args: []string{"bin/nosuch"}})
 	want := "gpack-launcher: " + filepath.Join(p.root, "bin/nosuch") + `: the pack has no program named "nosuch" (see ` +
-		filepath.Join(p.root, runner.ManifestPath) + ")\n"
+		filepath.Join(p.root, contract.ManifestPath) + ")\n"
 	if r.status != 127 || r.stderr != want {
 		t.Errorf("status %d, stderr %q; want 127, %q", r.status, r.stderr, want)
 	}
@@ -914,7 +915,7 @@ func TestUnknownProgram(t *testing.T) {
 
 func TestLauncherItself(t *testing.T) {
 	p := testPack(t)
-	r := p.run(t, invocation{args: []string{filepath.Join(p.root, runner.LauncherPath)}})
+	r := p.run(t, invocation{args: []string{filepath.Join(p.root, contract.LauncherPath)}})
 	wrapped, err := wrappers(p.store)
 	if err != nil {
 		t.Fatal(err)
@@ -1115,21 +1116,21 @@ func TestIncompletePack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	data, err := os.ReadFile(filepath.Join(p.root, runner.ManifestPath))
+	data, err := os.ReadFile(filepath.Join(p.root, contract.ManifestPath))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, runner.ManifestPath), data, 0o444); err != nil {
+	if err := os.WriteFile(filepath.Join(root, contract.ManifestPath), data, 0o444); err != nil {
 		t.Fatal(err)
 	}
 	bin, err := os.ReadFile(launcherBin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, runner.LauncherPath), bin, 0o555); err != nil {
+	if err := os.WriteFile(filepath.Join(root, contract.LauncherPath), bin, 0o555); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Link(filepath.Join(root, runner.LauncherPath), filepath.Join(root, "bin/hello")); err != nil {
+	if err := os.Link(filepath.Join(root, contract.LauncherPath), filepath.Join(root, "bin/hello")); err != nil {
 		t.Fatal(err)
 	}
 	want := "gpack-launcher: the pack at " + root + " is incomplete: it lacks its store " +

@@ -19,9 +19,9 @@ import (
 	"github.com/gpack/gpack/formats/squashfs"
 	"github.com/gpack/gpack/formats/tarball"
 	"github.com/gpack/gpack/internal/atomicfile"
+	"github.com/gpack/gpack/launcher/contract"
+	"github.com/gpack/gpack/launcher/launcherbin"
 	"github.com/gpack/gpack/pack"
-	"github.com/gpack/gpack/runner"
-	"github.com/gpack/gpack/runner/launcherbin"
 )
 
 // packOptions are the flags of gpack pack, named as guix pack names them
@@ -214,9 +214,9 @@ func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, ar
 		Relocatable:  opts.Relocatable,
 		Launcher:     launcherbin.Binary,
 		Manifest:     manifestBytes,
-		LauncherPath: runner.LauncherPath,
-		ManifestPath: runner.ManifestPath,
-		RootDir:      runner.RootDir,
+		LauncherPath: contract.LauncherPath,
+		ManifestPath: contract.ManifestPath,
+		RootDir:      contract.RootDir,
 		FirstWins:    opts.Collisions == "first",
 		Mtime:        mtime,
 	})
@@ -269,7 +269,7 @@ func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, ar
 
 func manifestBytes(store string, programs map[string]string) ([]byte, error) {
 	var b strings.Builder
-	m := &runner.Manifest{Store: store, Programs: programs}
+	m := &contract.Manifest{Store: store, Programs: programs}
 	if _, err := m.WriteTo(&b); err != nil {
 		return nil, err
 	}

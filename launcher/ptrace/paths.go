@@ -1,0 +1,395 @@
+package ptrace
+
+import (
+	"os"
+	"strings"
+	"syscall"
+)
+
+// maxSymlinks is the kernel's limit on symlinks followed in one lookup
+// (MAXSYMLINKS): past it, the tracer answers ELOOP as the kernel would.
+const maxSymlinks = 40
+
+// translator maps the paths a traced program uses, which name the store at
+// its store path (/nix/store/…), to the pack's copy (ROOT/nix/store/…), and
+// back. It resolves symlinks itself along every path that reaches the store,
+// because profiles are forests of absolute symlinks into the store, and the
+// kernel would resolve those against the host's root, where the store is
+// missing. Paths that never touch the store or the pack are not examined at
+// all, so the host's files cost nothing beyond the string check.
+//
+// The pack's store is immutable while programs run (store items are
+// read-only), so what lstat and readlink say about it is cached for the life
+// of the launcher.
+type translator struct {
+	store string // the store directory the programs expect, e.g. /nix/store
+	real  string // where the pack holds it: ROOT/nix/store, symlink-free
+	root  string // the pack's root, symlink-free
+
+	// linkLimit is how many symlinks one lookup may follow: maxSymlinks,
+	// or 0 for openat2's RESOLVE_NO_SYMLINKS.
+	linkLimit int
+
+	cache map[string]linkInfo // real path → what lstat found, under real only
+	lstat func(string) (linkInfo, error)
+
+	// Other packs whose programs the program ran (a nested call: one
+	// pack's program starts another pack's wrapper). Their stores join
+	// the view: a traced process cannot be traced again, so the inner
+	// launcher could not run an engine of its own; it finds its program
+	// at the store path and execs it.
+	others []otherPack
+	items  map[string]string // item name → real store holding it, once others share tr.store
+}
+
+type otherPack struct{ root, store, real string }
+
+// addPack adds another pack's store to the view. Where two packs hold the
+// same store directory, an item of the first pack wins.
+func (tr *translator) addPack(root, store, real string) {
+	if root == tr.root {
+		return
+	}
+	for _, o := range tr.others {
+		if o.root == root {
+			return
+		}
+	}
+	tr.others = append(tr.others, otherPack{root, store, real})
+	tr.items = map[string]string{}
+}
+
+// inStore reports whether p lies in a store directory of the view.
+func (tr *translator) inStore(p string) bool {
+	if hasPathPrefix(p, tr.store) {
+		return true
+	}
+	for _, o := range tr.others {
+		if hasPathPrefix(p, o.store) {
+			return true
+		}
+	}
+	return false
+}
+
+// aboveStore reports whether p is a proper ancestor of a store directory
+// or of a pack: /nix on the way to /nix/store.
+func (tr *translator) aboveStore(p string) bool {
+	if isAncestor(p, tr.store) || isAncestor(p, tr.root) {
+		return true
+	}
+	for _, o := range tr.others {
+		if isAncestor(p, o.store) || isAncestor(p, o.root) {
+			return true
+		}
+	}
+	return false
+}
+
+// inPack reports whether p lies in one of the packs.
+func (tr *translator) inPack(p string) bool {
+	if hasPathPrefix(p, tr.root) {
+		return true
+	}
+	for _, o := range tr.others {
+		if hasPathPrefix(p, o.root) {
+			return true
+		}
+	}
+	return false
+}
+
+// inRealStore reports whether p lies in one of the packs' stores.
+func (tr *translator) inRealStore(p string) bool {
+	if hasPathPrefix(p, tr.real) {
+		return true
+	}
+	for _, o := range tr.others {
+		if hasPathPrefix(p, o.real) {
+			return true
+		}
+	}
+	return false
+}
+
+// storeFor returns the real store that holds the item named by the first
+// component of rest ("/<hash>-name/…").
+func (tr *translator) storeFor(rest string) string {
+	item, _ := nextComponent(rest)
+	if item == "" {
+		return tr.real
+	}
+	if r, ok := tr.items[item]; ok {
+		return r
+	}
+	r := tr.real
+	if i, err := tr.lstat(tr.real + "/" + item); err != nil || !i.exists {
+		for _, o := range tr.others {
+			if o.store != tr.store {
+				continue
+			}
+			if i, err := tr.lstat(o.real + "/" + item); err == nil && i.exists {
+				r = o.real
+				break
+			}
+		}
+	}
+	tr.items[item] = r
+	return r
+}
+
+// linkInfo is what the translator needs to know about one path component.
+type linkInfo struct {
+	exists   bool
+	symlink  bool
+	target   string // for a symlink
+	readOnly bool   // a directory no one may write to
+}
+
+func newTranslator(store, real, root string) *translator {
+	return &translator{store: store, real: real, root: root, linkLimit: maxSymlinks, cache: map[string]linkInfo{}, lstat: lstatInfo}
+}
+
+func lstatInfo(p string) (linkInfo, error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(p, &st); err != nil {
+		if err == syscall.ENOENT || err == syscall.ENOTDIR {
+			return linkInfo{}, nil
+		}
+		return linkInfo{}, err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFLNK {
+		return linkInfo{exists: true, readOnly: st.Mode&syscall.S_IFMT == syscall.S_IFDIR && st.Mode&0o222 == 0}, nil
+	}
+	t, err := os.Readlink(p)
+	if err != nil {
+		return linkInfo{}, err
+	}
+	return linkInfo{exists: true, symlink: true, target: t}, nil
+}
+
+// hasPathPrefix reports whether p is dir or lies below it.
+func hasPathPrefix(p, dir string) bool {
+	if !strings.HasPrefix(p, dir) {
+		return false
+	}
+	return len(p) == len(dir) || p[len(dir)] == '/' || dir == "/"
+}
+
+// ours reports whether the absolute path p (as the program wrote it, maybe
+// with . and ..) may reach the store or the pack, and so must be resolved
+// by the tracer. A path with ".." is cleaned first: /usr/../nix/store is in
+// the store.
+func (tr *translator) ours(p string) bool {
+	if hasPathPrefix(p, tr.store) || tr.inPack(p) || len(tr.others) > 0 && tr.inStore(p) {
+		return true
+	}
+	if strings.Contains(p, "/..") || strings.Contains(p, "/./") || strings.Contains(p, "//") {
+		c := cleanPath(p)
+		return tr.inStore(c) || tr.inPack(c)
+	}
+	return false
+}
+
+// toReal maps a program's view of a path to the host's.
+func (tr *translator) toReal(v string) string {
+	if hasPathPrefix(v, tr.store) {
+		if len(tr.others) > 0 {
+			return tr.storeFor(v[len(tr.store):]) + v[len(tr.store):]
+		}
+		return tr.real + v[len(tr.store):]
+	}
+	for _, o := range tr.others {
+		if o.store != tr.store && hasPathPrefix(v, o.store) {
+			return o.real + v[len(o.store):]
+		}
+	}
+	return v
+}
+
+// toVirtual maps a host path to the program's view: the inverse of toReal.
+func (tr *translator) toVirtual(r string) string {
+	if hasPathPrefix(r, tr.real) {
+		return tr.store + r[len(tr.real):]
+	}
+	for _, o := range tr.others {
+		if hasPathPrefix(r, o.real) {
+			return o.store + r[len(o.real):]
+		}
+	}
+	return r
+}
+
+// isAncestor reports whether dir is a proper ancestor of p ("/nix" of
+// "/nix/store").
+func isAncestor(dir, p string) bool {
+	return len(dir) < len(p) && hasPathPrefix(p, dir)
+}
+
+// resolve turns the absolute path v of the program's view into the host
+// path to give the kernel. Every symlink along the way inside the store or
+// the pack is followed here, the last one only if follow is set (stat
+// follows, lstat does not). Resolution stops, and the kernel takes the rest
+// as it is, at the first component that does not exist (the kernel then
+// reports ENOENT, or creates it) or that leaves the store and the pack (the
+// host's own files are the kernel's business). The error is ELOOP after too
+// many links. missing reports that a component inside the pack's store
+// does not exist: the pack cannot change, so the path cannot name a file.
+func (tr *translator) resolve(v string, follow bool) (real string, missing bool, err error) {
+	// A trailing slash asks for a directory, and follows a final symlink
+	// even for lstat, as the kernel does.
+	if len(v) > 1 && v[len(v)-1] == '/' {
+		follow = true
+	}
+	out := "/"
+	rest := v
+	links := 0
+	for {
+		var c string
+		c, rest = nextComponent(rest)
+		if c == "" {
+			break
+		}
+		if c == "." {
+			continue
+		}
+		if c == ".." {
+			out = parentDir(out)
+			continue
+		}
+		next := joinPath(out, c)
+		last := isLastComponent(rest)
+		if !tr.inStore(next) && !tr.inPack(next) {
+			if tr.aboveStore(next) {
+				// /nix on the way to /nix/store: a directory in the
+				// program's view even where the host lacks it.
+				out = next
+				continue
+			}
+			if !strings.Contains(rest, "..") {
+				// Outside: the kernel resolves the rest on the host.
+				return joinRest(next, rest), false, nil
+			}
+			// A ".." may lead back into the store (/usr/../nix/store):
+			// go on resolving on the host, link by link, as the
+			// kernel would.
+		}
+		real := tr.toReal(next)
+		info, err := tr.info(real)
+		if err != nil {
+			return "", false, err
+		}
+		if !info.exists {
+			return tr.toReal(joinRest(next, rest)), tr.inRealStore(real) && tr.fixed(parentDir(real)), nil
+		}
+		if info.symlink && (!last || follow) {
+			links++
+			if links > tr.linkLimit {
+				return "", false, syscall.ELOOP
+			}
+			if strings.HasPrefix(info.target, "/") {
+				out = "/"
+			}
+			rest = info.target + "/" + rest
+			continue
+		}
+		out = next
+	}
+	if len(v) > 1 && v[len(v)-1] == '/' && out != "/" {
+		out += "/"
+	}
+	return tr.toReal(out), false, nil
+}
+
+// info is lstat with the cache: only the pack's files are cached, since
+// only they are known not to change.
+func (tr *translator) info(real string) (linkInfo, error) {
+	if tr.inRealStore(real) {
+		if i, ok := tr.cache[real]; ok {
+			return i, nil
+		}
+		i, err := tr.lstat(real)
+		// What exists in the pack stays; what is missing stays missing
+		// only in a read-only directory (a store item's, normally):
+		// a program may create files where the user made the pack
+		// writable.
+		if err == nil && (i.exists || tr.fixed(parentDir(real))) {
+			tr.cache[real] = i
+		}
+		return i, err
+	}
+	return tr.lstat(real)
+}
+
+// fixed reports whether nothing can appear in the pack's directory dir,
+// which no one may write to.
+func (tr *translator) fixed(dir string) bool {
+	i, err := tr.info(dir)
+	return err == nil && i.exists && i.readOnly
+}
+
+// nextComponent splits the first component off a slash-separated path.
+func nextComponent(p string) (string, string) {
+	for len(p) > 0 && p[0] == '/' {
+		p = p[1:]
+	}
+	i := strings.IndexByte(p, '/')
+	if i < 0 {
+		return p, ""
+	}
+	return p[:i], p[i+1:]
+}
+
+// isLastComponent reports whether rest holds no further component.
+func isLastComponent(rest string) bool {
+	for i := 0; i < len(rest); i++ {
+		if rest[i] != '/' {
+			return false
+		}
+	}
+	return true
+}
+
+func joinPath(dir, name string) string {
+	if dir == "/" {
+		return "/" + name
+	}
+	return dir + "/" + name
+}
+
+// joinRest appends the unresolved rest to a resolved prefix, keeping a
+// trailing slash, which matters to the kernel.
+func joinRest(prefix, rest string) string {
+	if rest == "" {
+		return prefix
+	}
+	return prefix + "/" + rest
+}
+
+func parentDir(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	if i <= 0 {
+		return "/"
+	}
+	return p[:i]
+}
+
+// cleanPath is a lexical clean of an absolute path, without the allocation
+// of path.Clean when there is nothing to clean.
+func cleanPath(p string) string {
+	out := "/"
+	rest := p
+	for {
+		var c string
+		c, rest = nextComponent(rest)
+		switch c {
+		case "":
+			return out
+		case ".":
+		case "..":
+			out = parentDir(out)
+		default:
+			out = joinPath(out, c)
+		}
+	}
+}
