@@ -29,13 +29,24 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 FUZZTIME ?= 1m
-# FuzzWrite runs for a number of inputs rather than a time: a slow input
-# (xz, 1 MiB blocks) still running at a time limit makes go test report
-# "context deadline exceeded" and fail.
+# A budget is a time or a number of inputs (Nx). FuzzWrite and FuzzRoundTrip
+# run for a number of inputs: a slow input (xz, 1 MiB blocks) still running
+# at a time limit makes go test report "context deadline exceeded" and fail.
 SQUASHFS_FUZZ ?= 5000x
+COMPRESS_FUZZ ?= 1000x
+# Every fuzz target of the module, as DIR:TARGET:BUDGET. internal/meta's
+# TestFuzzTargetsListed fails when a Fuzz function is missing here.
+FUZZ_TARGETS := \
+	./closure/:FuzzScan:$(FUZZTIME) \
+	./formats/compress/:FuzzRoundTrip:$(COMPRESS_FUZZ) \
+	./formats/squashfs/:FuzzWrite:$(SQUASHFS_FUZZ) \
+	./launcher/contract/:FuzzParseManifest:$(FUZZTIME)
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./closure/
-	$(GO) test -run '^$$' -fuzz '^FuzzWrite$$' -fuzztime $(SQUASHFS_FUZZ) -fuzzminimizetime 200x ./formats/squashfs/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		dir=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; budget=$${rest#*:}; \
+		echo "fuzz $$dir $$name $$budget"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime "$$budget" -fuzzminimizetime 200x "$$dir"; \
+	done
 
 bench: deps build
 	bench/run.sh

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,12 @@ const (
 const stageVar = "GPACK_LAUNCHER_STAGE"
 
 const msgPrefix = "gpack-launcher: "
+
+// Version names the launcher's sources: "src-" and the start of the hash of
+// their hashes, which launcherbin/build.sh sets with -X when it builds the
+// binary that gpack embeds, so that `.gpack/launcher --version` and
+// `gpack version` agree. Other builds say "devel".
+var Version = "devel"
 
 // Main runs the launcher: it is the whole of cmd/gpack-launcher. It returns
 // only when it could not exec the program in place, with the status to exit
@@ -71,12 +78,17 @@ func (l *launch) run() int {
 	// levels up.
 	root := filepath.Dir(filepath.Dir(exe))
 	name := filepath.Base(exe)
+	self := filepath.Join(root, contract.LauncherPath) == exe
+	if self && len(os.Args) == 2 && os.Args[1] == "--version" {
+		io.WriteString(os.Stdout, "gpack-launcher "+Version+" "+runtime.GOOS+"/"+runtime.GOARCH+"\n")
+		return 0
+	}
 	m, err := contract.ReadManifest(root)
 	if err != nil {
 		l.say("cannot read the pack at ", root, ": ", err.Error())
 		return engine.ExitCannotRun
 	}
-	if filepath.Join(root, contract.LauncherPath) == exe {
+	if self {
 		l.usage(root, m)
 		return engine.ExitUsage
 	}

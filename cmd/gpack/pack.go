@@ -212,7 +212,7 @@ func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, ar
 		Extra:        extra,
 		Symlinks:     links,
 		Relocatable:  opts.Relocatable,
-		Launcher:     launcherbin.Binary,
+		Launcher:     launcherAmd64(),
 		Manifest:     manifestBytes,
 		LauncherPath: contract.LauncherPath,
 		ManifestPath: contract.ManifestPath,
@@ -372,4 +372,11 @@ func singularityExtras(stderr io.Writer, g *closure.Graph, links []pack.LinkRequ
 		}
 	}
 	return links, extra
+}
+
+// launcherAmd64 is the amd64 launcher, until the launcher follows the
+// closure's architecture.
+func launcherAmd64() []byte {
+	b, _ := launcherbin.Binary("amd64")
+	return b
 }

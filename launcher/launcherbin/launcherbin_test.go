@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -48,10 +49,10 @@ func sourceHashes(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(args ...string) string {
+	run := func(arch string, args ...string) string {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = abs
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 		out, err := cmd.Output()
 		if err != nil {
 			if ee, ok := err.(*exec.ExitError); ok {
@@ -61,19 +62,25 @@ func sourceHashes(t *testing.T) string {
 		}
 		return string(out)
 	}
-	module := strings.TrimSpace(run("list", "-m"))
-	out := run("list", "-deps", "-f",
-		`{{if and .Module (eq .Module.Path "`+module+`")}}{{range .GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}`,
-		"./cmd/gpack-launcher")
+	module := strings.TrimSpace(run("amd64", "list", "-m"))
+	seen := map[string]bool{}
 	var files []string
-	for _, f := range strings.Fields(out) {
-		rel, err := filepath.Rel(abs, f)
-		if err != nil {
-			t.Fatal(err)
+	for _, arch := range Arches() {
+		out := run(arch, "list", "-deps", "-f",
+			`{{if and .Module (eq .Module.Path "`+module+`")}}{{range .GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}`,
+			"./cmd/gpack-launcher")
+		for _, f := range strings.Fields(out) {
+			rel, err := filepath.Rel(abs, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !seen[rel] {
+				seen[rel] = true
+				files = append(files, rel)
+			}
 		}
-		files = append(files, rel)
 	}
-	sort.Strings(files) // bytewise, as LC_ALL=C sort
+	sort.Strings(files) // bytewise, as LC_ALL=C sort -u
 	files = append(files, "go.mod")
 	var b strings.Builder
 	for _, f := range files {
@@ -89,19 +96,76 @@ func sourceHashes(t *testing.T) string {
 
 func TestBinary(t *testing.T) {
 	const maxSize = 3 << 20
-	if len(Binary) == 0 || len(Binary) > maxSize {
-		t.Fatalf("the embedded launcher is %d bytes, want 1 to %d", len(Binary), maxSize)
+	machines := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
+	for _, arch := range Arches() {
+		t.Run(arch, func(t *testing.T) {
+			b, err := Binary(arch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) == 0 || len(b) > maxSize {
+				t.Fatalf("the embedded launcher is %d bytes, want 1 to %d", len(b), maxSize)
+			}
+			t.Logf("%s: %d bytes", arch, len(b))
+			f, err := elf.NewFile(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Machine != machines[arch] || f.Type != elf.ET_EXEC {
+				t.Errorf("the embedded launcher is %v %v, want a %v executable", f.Machine, f.Type, machines[arch])
+			}
+			for _, p := range f.Progs {
+				if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+					t.Errorf("the embedded launcher has %v: it must be static", p.Type)
+				}
+			}
+		})
 	}
-	f, err := elf.NewFile(bytes.NewReader(Binary))
-	if err != nil {
-		t.Fatal(err)
+	if _, err := Binary("riscv64"); err == nil || !strings.Contains(err.Error(), "no launcher for riscv64") {
+		t.Errorf("Binary(riscv64) = %v, want an error naming riscv64", err)
 	}
-	if f.Machine != elf.EM_X86_64 || f.Type != elf.ET_EXEC {
-		t.Errorf("the embedded launcher is %v %v, want an x86-64 executable", f.Machine, f.Type)
-	}
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
-			t.Errorf("the embedded launcher has %v: it must be static", p.Type)
-		}
+}
+
+// TestVersion runs each embedded launcher as .gpack/launcher --version, as a
+// user would to learn which launcher a pack carries: it must say Version.
+// The arm64 one runs under qemu-aarch64-static, which the tests' deps
+// install; with CI=true its absence is a failure.
+func TestVersion(t *testing.T) {
+	for _, arch := range Arches() {
+		t.Run(arch, func(t *testing.T) {
+			var prefix []string
+			if arch != runtime.GOARCH {
+				qemu := map[string]string{"arm64": "qemu-aarch64-static", "amd64": "qemu-x86_64-static"}[arch]
+				path, err := exec.LookPath(qemu)
+				if err != nil {
+					if os.Getenv("CI") == "true" {
+						t.Fatalf("%s is missing (make deps installs qemu-user-static)", qemu)
+					}
+					t.Skipf("%s is missing (make deps installs qemu-user-static)", qemu)
+				}
+				prefix = []string{path}
+			}
+			b, err := Binary(arch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), ".gpack")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			exe := filepath.Join(dir, "launcher")
+			if err := os.WriteFile(exe, b, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			args := append(prefix, exe, "--version")
+			out, err := exec.Command(args[0], args[1:]...).Output()
+			if err != nil {
+				t.Fatalf("%v: %v", args, err)
+			}
+			want := "gpack-launcher " + Version + " linux/" + arch + "\n"
+			if string(out) != want {
+				t.Errorf("%v printed %q, want %q", args, out, want)
+			}
+		})
 	}
 }
