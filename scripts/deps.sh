@@ -12,8 +12,10 @@ set -euo pipefail
 # squashfs images (and mksquashfs, make bench's yardstick).
 # skopeo, umoci, podman, docker-registry, charliecloud-runtime (ch-run): the
 # real consumers of container images, and a registry on loopback.
+# qemu-user-static: runs the arm64 launcher that gpack embeds.
 packages=(nix-bin patchelf gcc libc6-dev binutils hyperfine libarchive-tools zstd xz-utils pigz bubblewrap proot util-linux
-	squashfs-tools squashfs-tools-ng squashfuse fuse3 skopeo umoci podman docker-registry charliecloud-runtime)
+	squashfs-tools squashfs-tools-ng squashfuse fuse3 skopeo umoci podman docker-registry charliecloud-runtime
+	qemu-user-static)
 
 missing=()
 for p in "${packages[@]}"; do
