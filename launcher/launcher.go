@@ -14,6 +14,7 @@ import (
 
 	"github.com/gpack/gpack/launcher/contract"
 	"github.com/gpack/gpack/launcher/engine"
+	"github.com/gpack/gpack/launcher/internal/proc"
 	"github.com/gpack/gpack/launcher/ptrace"
 	"github.com/gpack/gpack/launcher/userns"
 )
@@ -41,10 +42,16 @@ var Version = "devel"
 // Main runs the launcher: it is the whole of cmd/gpack-launcher. It returns
 // only when it could not exec the program in place, with the status to exit
 // with.
-func Main() int {
-	l := &launch{stderr: os.Stderr, debugOn: debugEnabled(os.Getenv(debugVar))}
+//
+// st is what the entry point of cmd/gpack-launcher recorded before the Go
+// runtime started: the program is given it, as execve would.
+func Main(st StartState) int {
+	l := &launch{stderr: os.Stderr, debugOn: debugEnabled(os.Getenv(debugVar)), start: st}
 	return l.run()
 }
+
+// StartState is engine.StartState, for cmd/gpack-launcher.
+type StartState = engine.StartState
 
 // debugEnabled reads GPACK_DEBUG: any value but empty and "0" turns it on, so
 // that GPACK_DEBUG=yes does what it says.
@@ -54,6 +61,7 @@ func debugEnabled(v string) bool { return v != "" && v != "0" }
 type launch struct {
 	stderr  io.Writer
 	debugOn bool
+	start   StartState
 }
 
 // say writes one line for the user.
@@ -80,7 +88,11 @@ func (l *launch) run() int {
 	name := filepath.Base(exe)
 	self := filepath.Join(root, contract.LauncherPath) == exe
 	if self && len(os.Args) == 2 && os.Args[1] == "--version" {
-		io.WriteString(os.Stdout, "gpack-launcher "+Version+" "+runtime.GOOS+"/"+runtime.GOARCH+"\n")
+		v := "gpack-launcher " + Version + " " + runtime.GOOS + "/" + runtime.GOARCH
+		if !l.start.Captured {
+			v += " (built without its entry point: programs get the Go runtime's signal mask)"
+		}
+		io.WriteString(os.Stdout, v+"\n")
 		return 0
 	}
 	m, err := contract.ReadManifest(root)
@@ -105,10 +117,21 @@ func (l *launch) run() int {
 	}
 	env := withoutVar(os.Environ(), stageVar)
 	l.debug("pack ", root, ", program ", name, " = ", program)
+	if !l.start.Captured {
+		l.debug("this launcher was built without its entry point (-E _gpack_launcher_entry): " +
+			"the program gets the Go runtime's signal mask and dispositions, not the caller's")
+	}
 
 	_, err = os.Stat(program)
 	if err == nil {
 		l.debug("direct: ", program, " exists here, so it runs without a namespace")
+		if l.start.Captured {
+			// The mask is the thread's: stay on this one until the exec.
+			runtime.LockOSThread()
+			if err := proc.PrepareExec(l.start.Mask, l.start.Ignored, l.start.Closed); err != nil {
+				l.debug(err.Error())
+			}
+		}
 		err := syscall.Exec(program, args, env)
 		return l.execFailed(&engine.ExecError{Path: program, Err: err})
 	}
@@ -125,7 +148,7 @@ func (l *launch) run() int {
 		l.say("the pack at ", root, " is incomplete: it lacks its store ", filepath.Join(root, m.Store))
 		return engine.ExitCannotRun
 	}
-	job := &engine.Job{Root: root, Store: m.Store, Name: name, Program: program, Args: args, Env: env,
+	job := &engine.Job{Start: l.start, Root: root, Store: m.Store, Name: name, Program: program, Args: args, Env: env,
 		WarnTo: func(msg string) { l.say(msg) }}
 	if l.debugOn {
 		job.DebugTo = func(msg string) { l.say(msg) }

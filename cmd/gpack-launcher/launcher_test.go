@@ -44,6 +44,9 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(seccompVar); mode != "" {
 		seccompHelper(mode)
 	}
+	if mode := os.Getenv(stateVar); mode != "" {
+		stateHelper(mode)
+	}
 	os.Exit(testMain(m))
 }
 
@@ -55,7 +58,7 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	launcherBin = filepath.Join(dir, "gpack-launcher")
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", launcherBin, ".")
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -E=_gpack_launcher_entry", "-o", launcherBin, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building the launcher: %v\n%s", err, out)
@@ -117,6 +120,7 @@ var programs = map[string][2]string{
 	"execer":       {"execer", "bin/execer"},
 	"sh":           {"dash", "bin/sh"},
 	"missing":      {"hello", "bin/missing"},
+	"startstate":   {"startstate", "bin/startstate"},
 }
 
 func requireRoot(t *testing.T) {
@@ -298,11 +302,18 @@ type invocation struct {
 	fds     []string // contents of extra files passed as descriptors 3, 4…
 	uid     int      // 0 means testUID
 	visible bool     // leave the store visible, as on a host that has it
+	// wrap runs a visible command through the same mount-namespace shell
+	// as a hidden one, so that the two see the same chain of programs
+	// (the shell adds PWD and orders the environment its own way).
+	wrap bool
 	// noStoreDir hides the store's parent instead of the store, as on a
 	// host without /nix at all: the store directory does not exist.
 	noStoreDir bool
 	seccomp    string // install this seccomp filter (seccompVar) first
-	root       string // the pack root; "" means the pack with .gpack/root
+	// state starts the command in the start state of stateHelper, with
+	// these standard descriptors closed ("none" for none).
+	state string
+	root  string // the pack root; "" means the pack with .gpack/root
 	// usernsOff runs the whole chain in a user namespace of its own whose
 	// user.max_user_namespaces is 0, which no process below can raise.
 	usernsOff bool
@@ -345,6 +356,9 @@ func (p *pack) command(t *testing.T, inv *invocation) (*exec.Cmd, string, contex
 	}
 	uid := strconv.Itoa(inv.uid)
 	args = append([]string{"setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"}, args...)
+	if inv.state != "" {
+		args = append([]string{os.Args[0]}, args...)
+	}
 	if inv.seccomp != "" {
 		args = append([]string{os.Args[0]}, args...)
 	}
@@ -377,7 +391,7 @@ func (p *pack) command(t *testing.T, inv *invocation) (*exec.Cmd, string, contex
 		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}}
 		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}}
 		sys.GidMappingsEnableSetgroups = true // for setpriv --clear-groups
-	case !inv.visible:
+	case !inv.visible || inv.wrap:
 		args = append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"}, args...)
 	}
 	timeout := inv.timeout
@@ -396,6 +410,9 @@ func (p *pack) command(t *testing.T, inv *invocation) (*exec.Cmd, string, contex
 	}
 	if inv.seccomp != "" {
 		cmd.Env = append(cmd.Env, seccompVar+"="+inv.seccomp)
+	}
+	if inv.state != "" {
+		cmd.Env = append(cmd.Env, stateVar+"="+inv.state)
 	}
 	// A session of its own: no controlling terminal, so the launcher relays
 	// every signal, whatever terminal runs go test.

@@ -108,6 +108,8 @@ var refs = map[string][]string{
 	"selfexe":  {"libc"},
 	"newsys":   {"libc", "linkonly", "noref"},
 	"unixsock": {"libc"},
+	// startstate prints what it inherited through execve.
+	"startstate": {"libc"},
 	"chain":    {"chain", "dash", "hello"},
 	// The Go tracees find the paths they use in a file of their own.
 	"gostatic":  {"hello", "noref"},
@@ -154,7 +156,7 @@ func Build(root string) (*Store, error) {
 		b.libc, b.greetHello,
 		b.dash, b.script, b.execer, b.threads, b.forker, b.profile,
 		b.cwd, b.selfexe, b.newsys, b.unixsock, b.chain, b.gostatic, b.godynamic,
-		b.noref, b.linkonly, b.binref, b.gzref, b.namedref,
+		b.noref, b.linkonly, b.binref, b.gzref, b.namedref, b.startstate,
 	}
 	errs := make([]error, len(steps))
 	// Bound the compilers running at once by the CPUs, plus one for the

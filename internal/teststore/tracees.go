@@ -207,6 +207,12 @@ func (b *builder) cwd() error {
 	return b.program("cwd", "cwd.c", b.libcRpath(), dir)
 }
 
+// startstate is not a tracee: what it prints depends on how it was
+// started, which is the point; tests compare its output across starts.
+func (b *builder) startstate() error {
+	return b.program("startstate", "startstate.c", b.libcRpath())
+}
+
 func (b *builder) selfexe() error {
 	return b.program("selfexe", "selfexe.c", b.libcRpath())
 }

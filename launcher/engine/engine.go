@@ -56,8 +56,28 @@ const (
 	ExitNotFound = 127
 )
 
+// StartState is what the launcher's process was started with that the Go
+// runtime changes before any launcher code runs, recorded by the entry point
+// of cmd/gpack-launcher, so that the program can be given it as execve
+// would: the runtime unblocks the signals it handles, installs handlers over
+// inherited SIG_IGN dispositions, and opens /dev/null on closed standard
+// descriptors.
+type StartState struct {
+	// Captured says the rest was recorded (a launcher built without its
+	// entry point has zeros).
+	Captured bool
+	// Mask is the signal mask: bit n-1 for signal n.
+	Mask uint64
+	// Ignored are the signals whose disposition was SIG_IGN.
+	Ignored uint64
+	// Closed are the closed descriptors among 0, 1 and 2: bit fd.
+	Closed uint64
+}
+
 // Job is one start of a wrapped program.
 type Job struct {
+	// Start is the launcher's start state, for the program.
+	Start StartState
 	// Root is the absolute path of the unpacked pack.
 	Root string
 	// Store is the store directory the program expects, e.g. /nix/store;

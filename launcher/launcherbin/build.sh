@@ -34,7 +34,7 @@ version="src-$(sha256sum "$out/gpack-launcher.sha256.new" | cut -c1-12)"
 
 for arch in "${arches[@]}"; do
 	GOARCH=$arch go build -trimpath -buildvcs=false \
-		-ldflags="-s -w -X github.com/gpack/gpack/launcher.Version=$version" \
+		-ldflags="-s -w -E=_gpack_launcher_entry -X github.com/gpack/gpack/launcher.Version=$version" \
 		-o "$out/gpack-launcher-$arch.new" ./cmd/gpack-launcher
 	mv "$out/gpack-launcher-$arch.new" "$out/gpack-launcher-$arch"
 	printf 'built %s (%s bytes)\n' "$out/gpack-launcher-$arch" "$(stat -c %s "$out/gpack-launcher-$arch")"

@@ -98,7 +98,7 @@ func (Engine) Run(j *engine.Job) (int, error) {
 	}
 
 	fwc := make(chan *proc.Forwarder, 1)
-	go func() { fwc <- proc.CatchSignals() }()
+	go func() { fwc <- proc.CatchSignals(j.Start.Ignored) }()
 	// The tracer must keep running when the terminal stops the job
 	// (Ctrl-Z): it stops itself once the program has stopped.
 	jobc := make(chan os.Signal, 4)
@@ -204,6 +204,9 @@ func startPlan(j *engine.Job) (*proc.Plan, []string, pipeFDs, *os.File, error) {
 	}
 	plan.ReportFD = uintptr(reportPipe[1])
 	plan.PPid = uintptr(os.Getpid())
+	if j.Start.Captured {
+		plan.SetExact(j.Start.Mask, j.Start.Ignored, j.Start.Closed)
+	}
 	return plan, opMsgs, pipeFDs{syncPipe[0], syncPipe[1]}, os.NewFile(uintptr(reportPipe[0]), "ptrace report"), nil
 }
 

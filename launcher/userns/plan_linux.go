@@ -339,7 +339,7 @@ func runCloned(j *engine.Job, newRoot string) (int, error) {
 	// arrives before the handlers are installed gets its default action,
 	// which is what the program would get too: it has not started yet.
 	fwc := make(chan *proc.Forwarder, 1)
-	go func() { fwc <- proc.CatchSignals() }()
+	go func() { fwc <- proc.CatchSignals(j.Start.Ignored) }()
 	fail := func(err error) (int, error) {
 		(<-fwc).Stop()
 		return 0, err
@@ -360,6 +360,9 @@ func runCloned(j *engine.Job, newRoot string) (int, error) {
 	r := os.NewFile(uintptr(p[0]), "userns report")
 	b.plan.ReportFD = uintptr(p[1])
 	b.plan.PPid = uintptr(os.Getpid())
+	if j.Start.Captured {
+		b.plan.SetExact(j.Start.Mask, j.Start.Ignored, j.Start.Closed)
+	}
 
 	proc.RestoreFileLimit()
 

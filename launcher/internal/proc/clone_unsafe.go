@@ -91,12 +91,21 @@ type Plan struct {
 	ReportFD uintptr
 	// PPid is the launcher's pid: a child whose parent is already gone
 	// (PR_SET_PDEATHSIG came too late) exits at once.
-	PPid    uintptr
-	oldMask uint64
-	program uintptr // *byte
-	argv    uintptr // **byte
-	envp    uintptr // **byte
-	keep    []any
+	PPid uintptr
+	// Exact says that ExecMask, ExecIgnored and ExecClosed hold the
+	// launcher's start state (engine.StartState), which the program gets
+	// in place of the launcher's own: the signal mask, the ignored
+	// signals (bit n-1 for signal n) and the closed descriptors among 0-2
+	// (bit fd).
+	Exact       bool
+	ExecMask    uint64
+	ExecIgnored uint64
+	ExecClosed  uint64
+	oldMask     uint64
+	program     uintptr // *byte
+	argv        uintptr // **byte
+	envp        uintptr // **byte
+	keep        []any
 }
 
 // sigIgn is SIG_IGN; the zero handler is SIG_DFL.
@@ -170,19 +179,23 @@ func cloneChild(plan *Plan) int {
 //go:noinline
 func childRun(plan *Plan) {
 	// No Go handler may run here, and a forwarded signal that arrives
-	// before the exec must get its default action, as it would in the
-	// program: every handled signal goes back to SIG_DFL (ignored ones
-	// stay ignored, as an exec keeps them). Signals are still blocked.
-	// One call per signal sets the default and returns the old action; an
-	// ignored signal (rare) is then put back.
-	var old, dfl sigactiont
+	// before the exec must get its action in the program: every signal
+	// goes to SIG_DFL, or SIG_IGN if the launcher was started with it
+	// ignored (Exact), or, without that record, if it is ignored now.
+	// Signals are still blocked.
+	var old, dfl, ign sigactiont
+	ign.handler = sigIgn
 	for sig := uintptr(1); sig <= 64; sig++ {
 		if sig == uintptr(syscall.SIGKILL) || sig == uintptr(syscall.SIGSTOP) {
 			continue
 		}
+		act := &dfl
+		if plan.Exact && plan.ExecIgnored&(1<<(sig-1)) != 0 {
+			act = &ign
+		}
 		_, _, e := syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig,
-			uintptr(unsafe.Pointer(&dfl)), uintptr(unsafe.Pointer(&old)), 8, 0, 0)
-		if e == 0 && old.handler == sigIgn {
+			uintptr(unsafe.Pointer(act)), uintptr(unsafe.Pointer(&old)), 8, 0, 0)
+		if !plan.Exact && e == 0 && old.handler == sigIgn {
 			syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&old)), 0, 8, 0, 0)
 		}
 	}
@@ -208,10 +221,21 @@ func childRun(plan *Plan) {
 		i += op.FailSkip
 	}
 
-	// The mask the launcher had, for the program: the handlers are the
-	// defaults by now.
+	// The standard descriptors the launcher was started without: the Go
+	// runtime opened /dev/null on them, which the program must not get.
+	for fd := uintptr(0); fd < 3; fd++ {
+		if plan.Exact && plan.ExecClosed&(1<<fd) != 0 {
+			syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		}
+	}
+	// The mask the launcher was started with (or, without that record,
+	// the one it has), for the program: the handlers are set by now.
+	mask := &plan.oldMask
+	if plan.Exact {
+		mask = &plan.ExecMask
+	}
 	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
-		uintptr(unsafe.Pointer(&plan.oldMask)), 0, 8, 0, 0)
+		uintptr(unsafe.Pointer(mask)), 0, 8, 0, 0)
 	_, _, e := syscall.RawSyscall(unix.SYS_EXECVE, plan.program, plan.argv, plan.envp)
 	childReport(plan.ReportFD, RecExec, 0, e)
 	syscall.RawSyscall(unix.SYS_EXIT_GROUP, childFailStatus, 0, 0)
@@ -368,4 +392,17 @@ const saNoCldStop = 1
 func Wait4Raw(ws *syscall.WaitStatus, options int) (int, syscall.Errno) {
 	r, _, e := syscall.RawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(ws)), uintptr(options), 0, 0, 0)
 	return int(r), e
+}
+
+// ignoreSignals sets SIG_IGN for the signals of ignored (bit n-1 for
+// signal n) with raw system calls: os/signal.Ignore would skip those the Go
+// runtime keeps for itself (SIGSEGV, SIGPROF). For the direct path, just
+// before an exec.
+func ignoreSignals(ignored uint64) {
+	ign := sigactiont{handler: sigIgn}
+	for sig := uintptr(1); sig <= 64; sig++ {
+		if ignored&(1<<(sig-1)) != 0 && sig != uintptr(syscall.SIGKILL) && sig != uintptr(syscall.SIGSTOP) {
+			syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&ign)), 0, 8, 0, 0)
+		}
+	}
 }

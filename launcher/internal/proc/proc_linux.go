@@ -92,3 +92,29 @@ func Status(ws syscall.WaitStatus) int {
 func RestoreFileLimit() {
 	_ = syscall.Exec("", nil, nil)
 }
+
+// SetExact gives the plan's program the launcher's start state, when the
+// entry point recorded it.
+func (p *Plan) SetExact(mask, ignored, closed uint64) {
+	p.Exact, p.ExecMask, p.ExecIgnored, p.ExecClosed = true, mask, ignored, closed
+}
+
+// PrepareExec puts the calling thread and process back in the start state
+// for an execve in place (the direct path): the signals ignored at start
+// ignored again, the closed standard descriptors closed, the mask as it
+// was. Precondition: the calling goroutine is locked to its OS thread until
+// the exec, since the mask is the thread's. After it, no Go code may run
+// that writes to a closed descriptor or depends on a blocked signal.
+func PrepareExec(mask, ignored, closed uint64) error {
+	ignoreSignals(ignored)
+	for fd := 0; fd < 3; fd++ {
+		if closed&(1<<fd) != 0 {
+			syscall.Close(fd)
+		}
+	}
+	// The launcher is built for 64-bit Linux only, where the kernel's 64
+	// signals are the first word.
+	var set unix.Sigset_t
+	set.Val[0] = mask
+	return errs.Wrap(unix.PthreadSigmask(unix.SIG_SETMASK, &set, nil), "restoring the signal mask")
+}

@@ -24,11 +24,18 @@ type Forwarder struct {
 }
 
 // CatchSignals starts catching the forwarded signals. Signals that the
-// launcher inherited as ignored (nohup, a background job of a
-// non-interactive shell) stay ignored, and so stay ignored for the program
-// too, which inherits the disposition through the clone and the exec.
-func CatchSignals() *Forwarder {
+// launcher was started with ignored (nohup, a background job of a
+// non-interactive shell, systemd's IgnoreSIGPIPE; the bits of ignored, as
+// in engine.StartState) are ignored again rather than caught: the Go
+// runtime installed its handlers over SIG_IGN, and the launcher must not
+// die of, nor relay, a signal that the program ignores.
+func CatchSignals(ignored uint64) *Forwarder {
 	f := &Forwarder{ch: make(chan os.Signal, 16), done: make(chan struct{})}
+	for sig := 1; sig <= 64; sig++ {
+		if ignored&(1<<(sig-1)) != 0 {
+			signal.Ignore(syscall.Signal(sig))
+		}
+	}
 	var sigs []os.Signal
 	for _, s := range forwardedSignals {
 		if !signal.Ignored(s) {
