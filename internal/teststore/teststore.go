@@ -110,7 +110,7 @@ var refs = map[string][]string{
 	"unixsock": {"libc"},
 	// startstate prints what it inherited through execve.
 	"startstate": {"libc"},
-	"chain":    {"chain", "dash", "hello"},
+	"chain":      {"chain", "dash", "hello"},
 	// The Go tracees find the paths they use in a file of their own.
 	"gostatic":  {"hello", "noref"},
 	"godynamic": {"hello", "libc", "noref"},
