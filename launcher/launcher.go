@@ -46,7 +46,7 @@ var Version = "devel"
 // st is what the entry point of cmd/gpack-launcher recorded before the Go
 // runtime started: the program is given it, as execve would.
 func Main(st StartState) int {
-	l := &launch{stderr: os.Stderr, debugOn: debugEnabled(os.Getenv(debugVar)), start: st}
+	l := &launch{stderr: fdWriter(2), debugOn: debugEnabled(os.Getenv(debugVar)), start: st}
 	return l.run()
 }
 
@@ -62,6 +62,8 @@ type launch struct {
 	stderr  io.Writer
 	debugOn bool
 	start   StartState
+	// root and store, once known: the pack and its store directory.
+	root, store string
 }
 
 // say writes one line for the user.
@@ -92,18 +94,23 @@ func (l *launch) run() int {
 		if !l.start.Captured {
 			v += " (built without its entry point: programs get the Go runtime's signal mask)"
 		}
-		io.WriteString(os.Stdout, v+"\n")
+		io.WriteString(fdWriter(1), v+"\n")
 		return 0
 	}
-	m, err := contract.ReadManifest(root)
+	m, err := proc.ReadManifest(root)
 	if err != nil {
-		l.say("cannot read the pack at ", root, ": ", err.Error())
+		hint := ""
+		if tooManyFiles(err) {
+			hint = "; " + fdHint
+		}
+		l.say("cannot read the pack at ", root, ": ", err.Error(), hint)
 		return engine.ExitCannotRun
 	}
 	if self {
 		l.usage(root, m)
 		return engine.ExitUsage
 	}
+	l.root, l.store = root, m.Store
 	program, ok := m.Programs[name]
 	if !ok {
 		l.say(exe, ": the pack has no program named ", strconv.Quote(name),
@@ -128,7 +135,7 @@ func (l *launch) run() int {
 		if l.start.Captured {
 			// The mask is the thread's: stay on this one until the exec.
 			runtime.LockOSThread()
-			if err := proc.PrepareExec(l.start.Mask, l.start.Ignored, l.start.Closed); err != nil {
+			if err := proc.PrepareExec(l.start.Mask, l.start.Ignored, l.start.Closed, l.start.Nofile, l.start.AS, l.start.Raised); err != nil {
 				l.debug(err.Error())
 			}
 		}
@@ -156,7 +163,11 @@ func (l *launch) run() int {
 	var reasons, hints []string
 	note := func(e engine.Engine, err error) {
 		reasons = append(reasons, engine.Explain(e, err))
-		if h := engine.Advice(err); h != "" && !slices.Contains(hints, h) {
+		h := engine.Advice(err)
+		if tooManyFiles(err) {
+			h = fdHint
+		}
+		if h != "" && !slices.Contains(hints, h) {
 			hints = append(hints, h)
 		}
 	}
@@ -187,8 +198,54 @@ func (l *launch) run() int {
 }
 
 func (l *launch) execFailed(xe *engine.ExecError) int {
-	l.say(xe.Error())
+	l.say(xe.Error(), l.missingInterpreter(xe))
 	return xe.Status()
+}
+
+// missingInterpreter explains an ENOENT from execve of a program that is
+// there: the kernel says "no such file or directory" when the program's
+// ELF interpreter (or "#!" interpreter) is missing, which reads as if the
+// program were. It returns "" or the words to add.
+func (l *launch) missingInterpreter(xe *engine.ExecError) string {
+	if !errors.Is(xe.Err, syscall.ENOENT) {
+		return ""
+	}
+	// The file as the host has it, or the pack's copy of a store path.
+	find := func(p string) (string, bool) {
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+		if l.store != "" && strings.HasPrefix(p, l.store+"/") {
+			if _, err := os.Stat(l.root + p); err == nil {
+				return l.root + p, true
+			}
+		}
+		return p, false
+	}
+	prog, ok := find(xe.Path)
+	if !ok {
+		return ""
+	}
+	shebang, elf := proc.Interpreters(prog)
+	switch {
+	case elf != "":
+		if _, ok := find(elf); !ok {
+			return " (its ELF interpreter " + elf + " is missing" + l.fromPack(elf) + ")"
+		}
+	case shebang != "":
+		if _, ok := find(shebang); !ok {
+			return " (its interpreter " + shebang + ", from its #! line, is missing" + l.fromPack(shebang) + ")"
+		}
+	}
+	return ""
+}
+
+// fromPack says where a missing store file should have been.
+func (l *launch) fromPack(p string) string {
+	if l.store != "" && strings.HasPrefix(p, l.store+"/") {
+		return " from the pack at " + l.root
+	}
+	return ""
 }
 
 func (l *launch) usage(root string, m *contract.Manifest) {
@@ -239,4 +296,36 @@ func Engines() []engine.Engine {
 		userns.Engine{},
 		ptrace.Engine{},
 	}
+}
+
+// fdWriter writes to a descriptor with plain system calls: os.Stderr of a
+// non-blocking descriptor would start the Go runtime's network poller (see
+// package proc). A failed write is dropped, as a message to a closed
+// stderr is.
+type fdWriter int
+
+func (w fdWriter) Write(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := syscall.Write(int(w), b[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// fdHint is the advice when the launcher ran out of descriptors: under a
+// hard ulimit -n, the direct path and the ptrace engine need 5, the userns
+// engine 6 (at 4, the Go runtime loses one while it reads the cgroup files
+// at start), and the program needs its own; TestLowLimits checks those
+// numbers.
+const fdHint = "raise the descriptor limit (ulimit -n 8 or more)"
+
+func tooManyFiles(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }

@@ -121,6 +121,8 @@ var programs = map[string][2]string{
 	"sh":           {"dash", "bin/sh"},
 	"missing":      {"hello", "bin/missing"},
 	"startstate":   {"startstate", "bin/startstate"},
+	"badinterp":    {"badinterp", "bin/badinterp"},
+	"badshebang":   {"badshebang", "bin/badshebang"},
 }
 
 func requireRoot(t *testing.T) {
@@ -667,6 +669,28 @@ func runCases(p *pack, engine string) []runCase {
 			inv:       invocation{args: []string{"bin/missing"}},
 			status:    127,
 			stderrHas: []string{"gpack-launcher: cannot execute " + filepath.Join(p.store.Path("hello"), "bin/missing") + ": no such file or directory"}},
+		{name: "pack without .gpack/root, TMPDIR not writable",
+			inv: invocation{args: []string{"bin/hello", "bare"}, root: p.bare,
+				env: []string{"TMPDIR=/proc/sys", "GPACK_DEBUG=1"}},
+			stdout:    greeting + "bare\n",
+			stderrHas: []string{running(engine, filepath.Join(p.store.Path("hello"), "bin/hello"))},
+			check: func(t *testing.T, r result) {
+				if engine == "userns" && !strings.Contains(r.stderr, "so the new root is mounted on /tmp/gpack-root-") {
+					t.Errorf("the userns engine did not fall back to /tmp:\n%s", r.stderr)
+				}
+			}},
+		{name: "ELF interpreter missing from the pack",
+			inv:    invocation{args: []string{"bin/badinterp"}},
+			status: 127,
+			stderrHas: []string{"gpack-launcher: cannot execute " + filepath.Join(p.store.Path("badinterp"), "bin/badinterp") +
+				": no such file or directory (its ELF interpreter " + filepath.Join(p.store.Path("libc"), "lib/ld-missing.so.2") +
+				" is missing from the pack at " + p.root + ")"}},
+		{name: "#! interpreter missing from the pack",
+			inv:    invocation{args: []string{"bin/badshebang"}},
+			status: 127,
+			stderrHas: []string{"gpack-launcher: cannot execute " + filepath.Join(p.store.Path("badshebang"), "bin/badshebang") +
+				": no such file or directory (its interpreter " + filepath.Join(p.store.Path("dash"), "bin/nosuch-sh") +
+				", from its #! line, is missing from the pack at " + p.root + ")"}},
 		{name: "pack without .gpack/root",
 			inv:       invocation{args: []string{"bin/hello", "bare"}, root: p.bare, env: []string{"GPACK_DEBUG=1"}},
 			stdout:    greeting + "bare\n",

@@ -46,6 +46,11 @@ func stateHelper(mode string) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &nofile); err != nil {
 		stateFail("setrlimit: " + err.Error())
 	}
+	// A soft address-space limit below what the Go runtime reserves,
+	// which the launcher raises for itself and must put back.
+	if err := syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: 400 << 20, Max: ^uint64(0)}); err != nil {
+		stateFail("setrlimit: " + err.Error())
+	}
 	os.Unsetenv(stateVar)
 	if len(os.Args) < 2 {
 		stateFail("no command")
@@ -126,7 +131,7 @@ func TestStartState(t *testing.T) {
 			// The same chain, the program run by its store path.
 			want := report(t, invocation{args: append([]string{prog}, args...), visible: true})
 			for _, s := range []string{"sigblk: 0000000000004802", "sigign: 0000000000001204", "umask: 0027",
-				"rlimit 4: 0 0", "fd 3: "} {
+				"rlimit 4: 0 0", "rlimit 7: 777 ", "rlimit 9: 419430400 18446744073709551615", "fd 3: "} {
 				if !strings.Contains(want, s) {
 					t.Fatalf("the direct start lacks %q: the helper did not set the state up:\n%s", s, want)
 				}

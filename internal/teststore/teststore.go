@@ -110,6 +110,10 @@ var refs = map[string][]string{
 	"unixsock": {"libc"},
 	// startstate prints what it inherited through execve.
 	"startstate": {"libc"},
+	// badinterp's ELF interpreter, and badshebang's #! interpreter, are
+	// missing from the store, as from a damaged pack.
+	"badinterp":  {"libc"},
+	"badshebang": {"dash"},
 	"chain":      {"chain", "dash", "hello"},
 	// The Go tracees find the paths they use in a file of their own.
 	"gostatic":  {"hello", "noref"},
@@ -156,7 +160,7 @@ func Build(root string) (*Store, error) {
 		b.libc, b.greetHello,
 		b.dash, b.script, b.execer, b.threads, b.forker, b.profile,
 		b.cwd, b.selfexe, b.newsys, b.unixsock, b.chain, b.gostatic, b.godynamic,
-		b.noref, b.linkonly, b.binref, b.gzref, b.namedref, b.startstate,
+		b.noref, b.linkonly, b.binref, b.gzref, b.namedref, b.startstate, b.badinterp, b.badshebang,
 	}
 	errs := make([]error, len(steps))
 	// Bound the compilers running at once by the CPUs, plus one for the

@@ -213,6 +213,23 @@ func (b *builder) startstate() error {
 	return b.program("startstate", "startstate.c", b.libcRpath())
 }
 
+// badinterp names an ELF interpreter that the store lacks, so the kernel
+// answers ENOENT to its execve although the program is there.
+func (b *builder) badinterp() error {
+	bin := filepath.Join(b.item("badinterp"), "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	return b.gcc("selfexe.c", filepath.Join(bin, "badinterp"),
+		"-Wl,--dynamic-linker="+filepath.Join(b.item("libc"), "lib", "ld-missing.so.2"), b.libcRpath())
+}
+
+// badshebang is a script whose #! interpreter the store lacks.
+func (b *builder) badshebang() error {
+	return b.shellScript(filepath.Join(b.item("badshebang"), "bin", "badshebang"),
+		filepath.Join(b.item("dash"), "bin", "nosuch-sh"), "echo unreachable\n")
+}
+
 func (b *builder) selfexe() error {
 	return b.program("selfexe", "selfexe.c", b.libcRpath())
 }

@@ -16,13 +16,6 @@
 // any configuration, wherever the pack was extracted.
 package contract
 
-import (
-	"os"
-	"path/filepath"
-
-	"github.com/gpack/gpack/launcher/internal/errs"
-)
-
 // Paths inside an unpacked pack, relative to its root. The pack writer
 // creates them and the launcher finds them from its own location.
 const (
@@ -36,14 +29,3 @@ const (
 	// launcher falls back to a directory under $TMPDIR when it is missing.
 	RootDir = ".gpack/root"
 )
-
-// ReadManifest reads the manifest of the pack at root.
-func ReadManifest(root string) (*Manifest, error) {
-	f, err := os.Open(filepath.Join(root, ManifestPath))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	m, err := ParseManifest(f)
-	return m, errs.Wrap(err, filepath.Join(root, ManifestPath))
-}

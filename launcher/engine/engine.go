@@ -72,6 +72,12 @@ type StartState struct {
 	Ignored uint64
 	// Closed are the closed descriptors among 0, 1 and 2: bit fd.
 	Closed uint64
+	// Nofile and AS are the soft and hard RLIMIT_NOFILE and RLIMIT_AS,
+	// and Raised says which soft limit (bit 0 NOFILE, bit 1 AS) the entry
+	// point raised to the hard one for the runtime: the program gets them
+	// back.
+	Nofile, AS [2]uint64
+	Raised     uint64
 }
 
 // Job is one start of a wrapped program.

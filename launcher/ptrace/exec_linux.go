@@ -5,14 +5,13 @@ package ptrace
 import (
 	"bytes"
 	"encoding/binary"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/gpack/gpack/launcher/contract"
+	"github.com/gpack/gpack/launcher/internal/proc"
 )
 
 // maxInterpDepth bounds shebang chains, as the kernel does (it allows 5
@@ -236,83 +235,33 @@ func (t *tracer) execInfo(real string) *execInfo {
 			return i
 		}
 	}
-	f, err := os.Open(real)
+	f, err := proc.Open(real)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
+	st, err := f.Stat()
+	if err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		return nil
 	}
 	var hdr [256]byte
 	n, _ := f.ReadAt(hdr[:], 0)
 	b := hdr[:n]
-	info := &execInfo{setid: fi.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0}
+	info := &execInfo{setid: st.Mode&(syscall.S_ISUID|syscall.S_ISGID) != 0}
 	switch {
 	case bytes.HasPrefix(b, []byte("#!")):
 		info.shebang = true
-		info.interp, info.arg = parseShebang(b[2:])
+		info.interp, info.arg = proc.ParseShebang(b[2:])
 		if info.interp == "" {
 			return nil // ENOEXEC, from the kernel
 		}
 	case bytes.HasPrefix(b, []byte("\x7fELF")):
-		info.elfInterp = elfInterp(f, b)
+		info.elfInterp = proc.ELFInterp(f, b)
 	}
 	if cacheable {
 		t.execCache[real] = info
 	}
 	return info
-}
-
-// parseShebang splits the rest of a "#!" line as Linux does: the
-// interpreter up to the first blank, then everything else, trimmed, as one
-// argument.
-func parseShebang(b []byte) (string, string) {
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		b = b[:i]
-	}
-	b = bytes.Trim(b, " \t")
-	i := bytes.IndexAny(b, " \t")
-	if i < 0 {
-		return string(b), ""
-	}
-	return string(b[:i]), string(bytes.Trim(b[i:], " \t"))
-}
-
-// elfInterp returns the PT_INTERP of a 64-bit little-endian ELF file, or
-// "". The seccomp filter refuses the system calls of other ABIs anyway.
-func elfInterp(f *os.File, hdr []byte) string {
-	if len(hdr) < 64 || hdr[4] != 2 || hdr[5] != 1 {
-		return ""
-	}
-	le := binary.LittleEndian
-	phoff := le.Uint64(hdr[0x20:])
-	phentsize := int(le.Uint16(hdr[0x36:]))
-	phnum := int(le.Uint16(hdr[0x38:]))
-	if phentsize < 56 || phnum == 0 || phnum > 512 {
-		return ""
-	}
-	ph := make([]byte, phentsize*phnum)
-	if _, err := f.ReadAt(ph, int64(phoff)); err != nil {
-		return ""
-	}
-	for i := 0; i < phnum; i++ {
-		p := ph[i*phentsize:]
-		if le.Uint32(p) != 3 { // PT_INTERP
-			continue
-		}
-		off, size := le.Uint64(p[8:]), le.Uint64(p[32:])
-		if size == 0 || size > pathMax {
-			return ""
-		}
-		s := make([]byte, size)
-		if _, err := f.ReadAt(s, int64(off)); err != nil {
-			return ""
-		}
-		return string(bytes.TrimRight(s, "\x00"))
-	}
-	return ""
 }
 
 // ldHasArgv0 reports whether the dynamic loader at path understands
@@ -323,7 +272,7 @@ func (t *tracer) ldHasArgv0(path string) bool {
 	if i, ok := t.execCache[key]; ok {
 		return i.shebang
 	}
-	b, err := os.ReadFile(path)
+	b, err := proc.ReadFile(path, 64<<20)
 	has := err == nil && bytes.Contains(b, []byte("--argv0"))
 	t.execCache[key] = &execInfo{shebang: has}
 	return has
@@ -341,7 +290,7 @@ func (t *tracer) notePack(real string) {
 		return
 	}
 	t.packs[root] = true
-	m, err := contract.ReadManifest(root)
+	m, err := proc.ReadManifest(root)
 	if err != nil {
 		return
 	}

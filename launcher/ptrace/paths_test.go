@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/gpack/gpack/launcher/internal/proc"
 )
 
 // TestResolve checks the tracer's path resolution on a real directory
@@ -106,9 +108,9 @@ func TestParseShebang(t *testing.T) {
 		{"/nix/store/x-dash/bin/sh -e", "/nix/store/x-dash/bin/sh", "-e"},
 		{"\t\n", "", ""},
 	} {
-		i, a := parseShebang([]byte(tc.line))
+		i, a := proc.ParseShebang([]byte(tc.line))
 		if i != tc.interp || a != tc.arg {
-			t.Errorf("parseShebang(%q) = %q, %q; want %q, %q", tc.line, i, a, tc.interp, tc.arg)
+			t.Errorf("proc.ParseShebang(%q) = %q, %q; want %q, %q", tc.line, i, a, tc.interp, tc.arg)
 		}
 	}
 }

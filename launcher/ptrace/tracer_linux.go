@@ -5,7 +5,6 @@ package ptrace
 import (
 	"encoding/binary"
 	"errors"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -40,7 +39,7 @@ func (Engine) Available() error {
 }
 
 func ptraceAvailable() error {
-	if b, err := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); err == nil {
+	if b, err := proc.ReadFile("/proc/sys/kernel/yama/ptrace_scope", 64); err == nil {
 		switch strings.TrimSpace(string(b)) {
 		case "3":
 			return errors.New("kernel.yama.ptrace_scope is 3, which forbids ptrace until the next boot " +
@@ -52,7 +51,7 @@ func ptraceAvailable() error {
 			}
 		}
 	}
-	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+	if b, err := proc.ReadFile("/proc/self/status", 64<<10); err == nil {
 		if i := strings.Index(string(b), "\nTracerPid:\t"); i >= 0 && !strings.HasPrefix(string(b[i+12:]), "0\n") {
 			return errors.New("the launcher is itself traced (by a debugger, or by the launcher of another pack " +
 				"of another store), and a traced process cannot trace")
@@ -114,34 +113,35 @@ func (Engine) Run(j *engine.Job) (int, error) {
 	runtime.LockOSThread()
 	proc.QuietChildStops()
 
-	plan, opMsgs, syncFD, report, err := startPlan(j)
+	plan, opMsgs, report, err := startPlan(j)
 	if err != nil {
 		(<-fwc).Stop()
 		return 0, err
 	}
-	defer report.Close()
+	defer syscall.Close(report)
 
 	proc.RestoreFileLimit()
 	fw := <-fwc
 	pid, err := proc.Start(plan)
-	syscall.Close(int(plan.ReportFD))
+	// The write end stays open until the child may go: its first step
+	// reads the byte written there once the tracer has attached. The
+	// same pipe then carries its report.
+	w := int(plan.ReportFD)
 	if err != nil {
-		syscall.Close(syncFD.read)
-		syscall.Close(syncFD.write)
+		syscall.Close(w)
 		fw.Stop()
 		return 0, errs.Wrap(err, "starting the program's process")
 	}
-	syscall.Close(syncFD.read)
 	c := &proc.Child{Pid: pid}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, ptraceOptions, 0, 0); e != 0 {
-		syscall.Close(syncFD.write)
+		syscall.Close(w)
 		c.Signal(syscall.SIGKILL)
 		c.Wait()
 		fw.Stop()
 		return 0, seizeError(e)
 	}
-	syscall.Write(syncFD.write, []byte{1})
-	syscall.Close(syncFD.write)
+	syscall.Write(w, []byte{1})
+	syscall.Close(w)
 	fw.ForwardTo(c)
 
 	t := newTracer(j, newTranslator(j.Store, realStore, root), c)
@@ -149,7 +149,7 @@ func (Engine) Run(j *engine.Job) (int, error) {
 	t.add(pid, &addrSpace{slots: map[int]int{}}, &process{}).seen = true
 	status, started := t.loop()
 	if !started {
-		b, _ := io.ReadAll(io.LimitReader(report, proc.MaxReport))
+		b, _ := proc.ReadAll(report, proc.MaxReport)
 		for _, rec := range proc.ParseRecords(b) {
 			switch {
 			case rec.Kind == proc.RecExec:
@@ -163,34 +163,26 @@ func (Engine) Run(j *engine.Job) (int, error) {
 	return status, nil
 }
 
-// pipeFDs are the two ends of a pipe.
-type pipeFDs struct{ read, write int }
+// raisedAS is the bit of engine.StartState.Raised for RLIMIT_AS.
+const raisedAS = 2
 
-// startPlan builds the child's plan: wait on a pipe until the tracer has
-// attached, set no_new_privs, install the seccomp filter, exec the program.
-// It returns the plan with the messages of its steps, the pipe that lets
-// the child go, and the read end of the child's report pipe (the write end
-// is plan.ReportFD). On error, nothing stays open.
-func startPlan(j *engine.Job) (*proc.Plan, []string, pipeFDs, *os.File, error) {
-	var syncPipe, reportPipe [2]int
-	if err := syscall.Pipe2(syncPipe[:], syscall.O_CLOEXEC); err != nil {
-		return nil, nil, pipeFDs{}, nil, errs.Wrap(err, "creating a pipe")
-	}
-	if err := syscall.Pipe2(reportPipe[:], syscall.O_CLOEXEC); err != nil {
-		syscall.Close(syncPipe[0])
-		syscall.Close(syncPipe[1])
-		return nil, nil, pipeFDs{}, nil, errs.Wrap(err, "creating a pipe")
-	}
-	closeAll := func() {
-		for _, fd := range []int{syncPipe[0], syncPipe[1], reportPipe[0], reportPipe[1]} {
-			syscall.Close(fd)
-		}
+// startPlan builds the child's plan: wait until the tracer has attached,
+// set no_new_privs, install the seccomp filter, exec the program. One pipe
+// does for the wait and the report, since every descriptor counts under a
+// low ulimit -n: the child's first step reads a byte that the tracer writes
+// once it has attached, and then the child reports on it. startPlan returns
+// the plan with the messages of its steps and the read end of the pipe (the
+// write end is plan.ReportFD). On error, nothing stays open.
+func startPlan(j *engine.Job) (*proc.Plan, []string, int, error) {
+	var pipe [2]int
+	if err := syscall.Pipe2(pipe[:], syscall.O_CLOEXEC); err != nil {
+		return nil, nil, -1, errs.Wrap(err, "creating a pipe")
 	}
 	plan := &proc.Plan{CloneFlags: uintptr(syscall.SIGCHLD)}
 	plan.Ops = []proc.Op{
 		// Wait until the tracer has attached: a system call that the
 		// filter sends to a missing tracer fails with ENOSYS.
-		{Kind: proc.OpSyscall, Trap: unix.SYS_READ, A: [6]uintptr{uintptr(syncPipe[0]), plan.Buffer(1), 1}},
+		{Kind: proc.OpSyscall, Trap: unix.SYS_READ, A: [6]uintptr{uintptr(pipe[0]), plan.Buffer(1), 1}},
 		// Required for an unprivileged seccomp filter; it also means
 		// set-user-ID bits do nothing, which ptrace implies anyway.
 		{Kind: proc.OpSyscall, Trap: unix.SYS_PRCTL, A: [6]uintptr{unix.PR_SET_NO_NEW_PRIVS, 1}},
@@ -199,15 +191,22 @@ func startPlan(j *engine.Job) (*proc.Plan, []string, pipeFDs, *os.File, error) {
 	}
 	opMsgs := []string{"waiting for the tracer", "setting no_new_privs", "installing the seccomp filter"}
 	if err := plan.SetExec(j.Program, j.Args, j.Env); err != nil {
-		closeAll()
-		return nil, nil, pipeFDs{}, nil, &engine.ExecError{Path: j.Program, Err: err}
+		syscall.Close(pipe[0])
+		syscall.Close(pipe[1])
+		return nil, nil, -1, &engine.ExecError{Path: j.Program, Err: err}
 	}
-	plan.ReportFD = uintptr(reportPipe[1])
+	plan.ReportFD = uintptr(pipe[1])
 	plan.PPid = uintptr(os.Getpid())
 	if j.Start.Captured {
 		plan.SetExact(j.Start.Mask, j.Start.Ignored, j.Start.Closed)
+		// The address-space limit goes back only once the program has
+		// replaced the copy of the launcher (see execed): the tracer
+		// makes the tracee map scratch memory for that first exec, which
+		// the copy of the Go runtime's reservations would not leave room
+		// for.
+		plan.SetLimits(j.Start.Nofile, j.Start.AS, j.Start.Raised&^raisedAS)
 	}
-	return plan, opMsgs, pipeFDs{syncPipe[0], syncPipe[1]}, os.NewFile(uintptr(reportPipe[0]), "ptrace report"), nil
+	return plan, opMsgs, pipe[0], nil
 }
 
 // seizeError explains a refused PTRACE_SEIZE.
@@ -466,6 +465,12 @@ func (t *tracer) execed(tc *tracee) {
 	tc.exit = nil
 	if tc.tid == t.main.Pid && !t.started {
 		t.started = true
+		if st := t.j.Start; st.Raised&raisedAS != 0 {
+			lim := unix.Rlimit{Cur: st.AS[0], Max: st.AS[1]}
+			if err := unix.Prlimit(tc.tid, unix.RLIMIT_AS, &lim, nil); err != nil {
+				t.j.Debug("ptrace: cannot restore the address-space limit: ", err.Error())
+			}
+		}
 		t.j.Debug("engine ptrace: running ", t.j.Program)
 	}
 	t.cont(tc.tid, 0)

@@ -2,7 +2,6 @@ package userns
 
 import (
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -219,7 +218,7 @@ func (b *planBuilder) mirrorAround(newRoot, store string, needed []string) error
 // working directory and to the pack, fail the engine when they cannot be
 // bound.
 func (b *planBuilder) mirror(host, dst, skip string, needed []string) error {
-	entries, err := os.ReadDir(host)
+	entries, err := proc.ReadDir(host)
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
 		return nil
@@ -230,16 +229,25 @@ func (b *planBuilder) mirror(host, dst, skip string, needed []string) error {
 		return errs.Wrap(err, "listing ", host)
 	}
 	for _, e := range entries {
-		if e.Name() == skip {
+		if e.Name == skip {
 			continue
 		}
-		src, tgt := filepath.Join(host, e.Name()), filepath.Join(dst, e.Name())
+		src, tgt := filepath.Join(host, e.Name), filepath.Join(dst, e.Name)
+		if e.Type == fs.ModeIrregular {
+			// The file system does not give types in its listing.
+			fi, err := os.Lstat(src)
+			if err != nil {
+				b.debug("leaving out ", src, ": ", err.Error())
+				continue
+			}
+			e.Type = fi.Mode().Type()
+		}
 		need := false
 		for _, n := range needed {
 			need = need || n == src || strings.HasPrefix(n, src+"/")
 		}
 		switch {
-		case e.Type()&fs.ModeSymlink != 0:
+		case e.Type&fs.ModeSymlink != 0:
 			target, err := os.Readlink(src)
 			if err != nil {
 				if need {
@@ -357,11 +365,12 @@ func runCloned(j *engine.Job, newRoot string) (int, error) {
 	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
 		return fail(errs.Wrap(err, "creating the report pipe"))
 	}
-	r := os.NewFile(uintptr(p[0]), "userns report")
+	r := p[0]
 	b.plan.ReportFD = uintptr(p[1])
 	b.plan.PPid = uintptr(os.Getpid())
 	if j.Start.Captured {
 		b.plan.SetExact(j.Start.Mask, j.Start.Ignored, j.Start.Closed)
+		b.plan.SetLimits(j.Start.Nofile, j.Start.AS, j.Start.Raised)
 	}
 
 	proc.RestoreFileLimit()
@@ -375,14 +384,14 @@ func runCloned(j *engine.Job, newRoot string) (int, error) {
 	syscall.Close(p[1])
 	if err != nil {
 		fw.Stop()
-		r.Close()
+		syscall.Close(r)
 		return 0, startError(err)
 	}
 	c := &proc.Child{Pid: pid}
 	fw.ForwardTo(c)
 
-	report, _ := io.ReadAll(io.LimitReader(r, proc.MaxReport))
-	r.Close()
+	report, _ := proc.ReadAll(r, proc.MaxReport)
+	syscall.Close(r)
 	var fatal error
 	for _, rec := range proc.ParseRecords(report) {
 		errno := syscall.Errno(rec.Errno)
@@ -393,7 +402,7 @@ func runCloned(j *engine.Job, newRoot string) (int, error) {
 			fatal = errors.New("the userns child reported an unknown step")
 		case rec.Kind == proc.RecWarn && b.info[rec.Step].warn != nil:
 			b.debug(b.info[rec.Step].warn(errno))
-		case b.info[rec.Step].idMap:
+		case b.info[rec.Step].idMap && errno != syscall.EMFILE && errno != syscall.ENFILE:
 			fatal = unavailable(errs.Wrap(errno, b.info[rec.Step].msg))
 		case int(rec.Step) == b.firstMount && (errno == syscall.EPERM || errno == syscall.EACCES):
 			// The namespace exists, yet holds no right to mount:

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/gpack/gpack/launcher/contract"
 	"github.com/gpack/gpack/launcher/engine"
 	"github.com/gpack/gpack/launcher/internal/errs"
+	"github.com/gpack/gpack/launcher/internal/proc"
 )
 
 // Engine runs the program in new user and mount namespaces whose root
@@ -34,7 +36,7 @@ func (Engine) Available() error {
 }
 
 func sysctlIs(path, value string) bool {
-	b, err := os.ReadFile(path)
+	b, err := proc.ReadFile(path, 64)
 	return err == nil && strings.TrimSpace(string(b)) == value
 }
 
@@ -46,7 +48,7 @@ func (Engine) Run(j *engine.Job) (int, error) {
 	if fi, err := os.Lstat(newRoot); err != nil || !fi.IsDir() {
 		// The child mounts a tmpfs on this directory in its own
 		// namespace, so on the host it stays empty and can be removed.
-		tmp, err := os.MkdirTemp("", "gpack-root-")
+		tmp, err := mountPoint()
 		if err != nil {
 			return 0, errs.Wrap(err, "creating a mount point for the new root (the pack lacks ", contract.RootDir, ")")
 		}
@@ -60,6 +62,29 @@ func (Engine) Run(j *engine.Job) (int, error) {
 	}
 
 	return runCloned(j, newRoot)
+}
+
+// mountPoint makes an empty directory for the new root: in $TMPDIR, else
+// in the other places a user may write to (a TMPDIR that is full, read-only
+// or gone must not fail the engine while /tmp would do). The error names
+// every place tried.
+func mountPoint() (string, error) {
+	var tried []string
+	var first error
+	for _, dir := range []string{os.TempDir(), "/tmp", "/var/tmp", "/dev/shm", os.Getenv("XDG_RUNTIME_DIR")} {
+		if dir == "" || slices.Contains(tried, dir) {
+			continue
+		}
+		tmp, err := os.MkdirTemp(dir, "gpack-root-")
+		if err == nil {
+			return tmp, nil
+		}
+		if first == nil {
+			first = err
+		}
+		tried = append(tried, dir)
+	}
+	return "", errs.Wrap(first, "no writable directory among "+strings.Join(tried, ", "))
 }
 
 // usernsHint is what turns unprivileged user namespaces on.

@@ -101,11 +101,15 @@ type Plan struct {
 	ExecMask    uint64
 	ExecIgnored uint64
 	ExecClosed  uint64
-	oldMask     uint64
-	program     uintptr // *byte
-	argv        uintptr // **byte
-	envp        uintptr // **byte
-	keep        []any
+	// execLimits are the soft and hard RLIMIT_NOFILE and RLIMIT_AS the
+	// program gets back, for the bits of execRaised (SetLimits).
+	execLimits [2][2]uint64
+	execRaised uint64
+	oldMask    uint64
+	program    uintptr // *byte
+	argv       uintptr // **byte
+	envp       uintptr // **byte
+	keep       []any
 }
 
 // sigIgn is SIG_IGN; the zero handler is SIG_DFL.
@@ -226,6 +230,13 @@ func childRun(plan *Plan) {
 	for fd := uintptr(0); fd < 3; fd++ {
 		if plan.Exact && plan.ExecClosed&(1<<fd) != 0 {
 			syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		}
+	}
+	// The limits the entry point raised for the Go runtime.
+	for i := uintptr(0); i < 2; i++ {
+		if plan.execRaised&(1<<i) != 0 {
+			syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, limitResources[i],
+				uintptr(unsafe.Pointer(&plan.execLimits[i])), 0, 0, 0)
 		}
 	}
 	// The mask the launcher was started with (or, without that record,
@@ -403,6 +414,28 @@ func ignoreSignals(ignored uint64) {
 	for sig := uintptr(1); sig <= 64; sig++ {
 		if ignored&(1<<(sig-1)) != 0 && sig != uintptr(syscall.SIGKILL) && sig != uintptr(syscall.SIGSTOP) {
 			syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&ign)), 0, 8, 0, 0)
+		}
+	}
+}
+
+// limitResources are the resources of Plan.execLimits, in order.
+var limitResources = [2]uintptr{unix.RLIMIT_NOFILE, unix.RLIMIT_AS}
+
+// SetLimits gives the plan's program the soft and hard RLIMIT_NOFILE and
+// RLIMIT_AS of the launcher's start, for the ones whose bit (0, 1) is set
+// in raised: those the entry point raised for the Go runtime.
+func (p *Plan) SetLimits(nofile, as [2]uint64, raised uint64) {
+	p.execLimits = [2][2]uint64{nofile, as}
+	p.execRaised = raised
+}
+
+// restoreLimits puts back, in the calling process, the limits of raised
+// (as in SetLimits), for an exec in place.
+func restoreLimits(nofile, as [2]uint64, raised uint64) {
+	lims := [2][2]uint64{nofile, as}
+	for i := range lims {
+		if raised&(1<<i) != 0 {
+			syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, limitResources[i], uintptr(unsafe.Pointer(&lims[i])), 0, 0, 0)
 		}
 	}
 }

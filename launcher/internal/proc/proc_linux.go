@@ -105,8 +105,9 @@ func (p *Plan) SetExact(mask, ignored, closed uint64) {
 // was. Precondition: the calling goroutine is locked to its OS thread until
 // the exec, since the mask is the thread's. After it, no Go code may run
 // that writes to a closed descriptor or depends on a blocked signal.
-func PrepareExec(mask, ignored, closed uint64) error {
+func PrepareExec(mask, ignored, closed uint64, nofile, as [2]uint64, raised uint64) error {
 	ignoreSignals(ignored)
+	restoreLimits(nofile, as, raised)
 	for fd := 0; fd < 3; fd++ {
 		if closed&(1<<fd) != 0 {
 			syscall.Close(fd)
