@@ -46,16 +46,16 @@ func stateHelper(mode string) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &nofile); err != nil {
 		stateFail("setrlimit: " + err.Error())
 	}
-	// A soft address-space limit below what the Go runtime reserves,
-	// which the launcher raises for itself and must put back.
-	if err := syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: 400 << 20, Max: ^uint64(0)}); err != nil {
-		stateFail("setrlimit: " + err.Error())
-	}
 	os.Unsetenv(stateVar)
 	if len(os.Args) < 2 {
 		stateFail("no command")
 	}
-	path, err := exec.LookPath(os.Args[1])
+	// A soft address-space limit below what the Go runtime reserves,
+	// which the launcher raises for itself and must put back. prlimit
+	// sets it, in the chain: it would leave this Go helper itself too
+	// little to run on.
+	args := append([]string{"prlimit", "--as=419430400:unlimited", "--"}, os.Args[1:]...)
+	path, err := exec.LookPath(args[0])
 	if err != nil {
 		stateFail(err.Error())
 	}
@@ -71,7 +71,7 @@ func stateHelper(mode string) {
 			syscall.Close(int(c - '0'))
 		}
 	}
-	stateFail("exec: " + syscall.Exec(path, os.Args[1:], os.Environ()).Error())
+	stateFail("exec: " + syscall.Exec(path, args, os.Environ()).Error())
 }
 
 // tmpName matches the name of a run's TMPDIR (userDir "tmp").
