@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gpack/gpack/closure"
+	"github.com/gpack/gpack/internal/usererr"
 )
 
 // LinkRequest is a -S LINK=TARGET request: a relative symlink at LINK that points
@@ -138,7 +139,7 @@ func (b *builder) add(e Entry) error {
 		if old.Kind == Dir && e.Kind == Dir {
 			return nil
 		}
-		return &closure.Error{Path: "/" + e.Path, What: fmt.Sprintf("two entries of the pack want this path (a %s and a %s)", old.Kind, e.Kind), Fix: "change the -S links so they do not meet the store, bin/ of -R, or each other"}
+		return &usererr.Error{Path: "/" + e.Path, What: fmt.Sprintf("two entries of the pack want this path (a %s and a %s)", old.Kind, e.Kind), Fix: "change the -S links so they do not meet the store, bin/ of -R, or each other"}
 	}
 	b.index[e.Path] = len(b.t.Entries)
 	b.t.Entries = append(b.t.Entries, e)
@@ -197,14 +198,14 @@ func (b *builder) walk(ctx context.Context, src, rel string) error {
 		}
 		return nil
 	}
-	return &closure.Error{Path: src, What: "a special file inside a store item", Fix: "store items hold only files, directories and symlinks"}
+	return &usererr.Error{Path: src, What: "a special file inside a store item", Fix: "store items hold only files, directories and symlinks"}
 }
 
 func readError(p string, err error) error {
 	if errors.Is(err, fs.ErrPermission) {
-		return &closure.Error{Path: p, What: "permission denied", Fix: "make it readable or run gpack as its owner", Err: err}
+		return &usererr.Error{Path: p, What: "permission denied", Fix: "make it readable or run gpack as its owner", Err: err}
 	}
-	return &closure.Error{Path: p, What: err.Error(), Err: err}
+	return &usererr.Error{Path: p, What: err.Error(), Err: err}
 }
 
 // symlink adds a -S link, relative to its own directory.
@@ -215,14 +216,14 @@ func (b *builder) symlink(s LinkRequest, g *closure.Graph) error {
 	storeRel := strings.TrimPrefix(g.Store, "/")
 	link := strings.TrimPrefix(s.Link, "/")
 	if link == storeRel || strings.HasPrefix(link, storeRel+"/") || strings.HasPrefix(storeRel, link+"/") {
-		return &closure.Error{Path: s.Link, What: "-S link would replace the store or one of its parents", Fix: "choose a LINK outside " + g.Store}
+		return &usererr.Error{Path: s.Link, What: "-S link would replace the store or one of its parents", Fix: "choose a LINK outside " + g.Store}
 	}
 	target := strings.TrimPrefix(g.Roots[0], "/")
 	if s.Target != "" {
 		target += "/" + s.Target
 	}
 	if _, err := os.Lstat("/" + target); err != nil {
-		return &closure.Error{Path: "/" + target, What: "-S target does not exist in the first item", Fix: "TARGET is relative to " + g.Roots[0]}
+		return &usererr.Error{Path: "/" + target, What: "-S target does not exist in the first item", Fix: "TARGET is relative to " + g.Roots[0]}
 	}
 	rel, err := filepath.Rel(path.Dir(link), target)
 	if err != nil {
@@ -263,10 +264,10 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 					if opts.FirstWins {
 						continue
 					}
-					return &closure.Error{Path: prog, What: "program name " + name + " is offered by both " + other + " and " + item, Fix: "pack one of them, or pass --collisions=first to keep the first item's"}
+					return &usererr.Error{Path: prog, What: "program name " + name + " is offered by both " + other + " and " + item, Fix: "pack one of them, or pass --collisions=first to keep the first item's"}
 				}
 				if strings.ContainsAny(name, "\t\n") {
-					return &closure.Error{Path: prog, What: "a program name with a tab or newline cannot be wrapped", Fix: "rename it in the item"}
+					return &usererr.Error{Path: prog, What: "a program name with a tab or newline cannot be wrapped", Fix: "rename it in the item"}
 				}
 				from[name] = item
 				programs[name] = prog
@@ -274,7 +275,7 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 		}
 	}
 	if len(programs) == 0 {
-		return &closure.Error{Path: g.Roots[0], What: "no executable in bin/ or sbin/ of the given items, so -R has nothing to wrap", Fix: "give the item (or profile) that holds the programs"}
+		return &usererr.Error{Path: g.Roots[0], What: "no executable in bin/ or sbin/ of the given items, so -R has nothing to wrap", Fix: "give the item (or profile) that holds the programs"}
 	}
 	manifest, err := opts.Manifest(g.Store, programs)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gpack/gpack/closure"
+	"github.com/gpack/gpack/internal/usererr"
 )
 
 // storeOptions are the flags of every command that reads a closure.
@@ -75,10 +76,10 @@ are needed.`,
 
 func runClosure(ctx context.Context, stdout io.Writer, opts closureOptions, args []string) error {
 	if opts.Graph != "" && opts.Graph != "dot" {
-		return usageError{fmt.Errorf("--graph %q: the only graph format is dot", opts.Graph)}
+		return usererr.Usagef("--graph %q: the only graph format is dot", opts.Graph)
 	}
 	if opts.Graph != "" && opts.JSON {
-		return usageError{fmt.Errorf("--graph and --json do not go together")}
+		return usererr.Usagef("--graph and --json do not go together")
 	}
 	g, err := opts.load(ctx, args)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/gpack/gpack/closure"
 	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/formats/oci"
+	"github.com/gpack/gpack/internal/usererr"
 	"github.com/gpack/gpack/pack"
 )
 
@@ -32,7 +33,7 @@ type imageSummary struct {
 func runImage(ctx context.Context, stdout, stderr io.Writer, opts packOptions, g *closure.Graph, tree *pack.Tree, algo compress.Algo, start time.Time) error {
 	tag, err := oci.ParseTag(opts.ImageTag, tree)
 	if err != nil {
-		return usageError{err}
+		return &usererr.Error{Kind: usererr.Usage, What: err.Error(), Err: err}
 	}
 	var entry []string
 	if opts.EntryPoint != "" {

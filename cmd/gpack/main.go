@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gpack/gpack/internal/usererr"
 )
 
 // Exit statuses, set in one place.
@@ -23,17 +25,6 @@ const (
 	exitSignal   = 130 // interrupted (SIGINT or SIGTERM)
 )
 
-// usageError marks errors in how gpack was called.
-type usageError struct{ error }
-
-// exitCodeError carries a status other than exitError without a message.
-type exitCodeError struct {
-	code int
-	msg  string
-}
-
-func (e *exitCodeError) Error() string { return e.msg }
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -43,27 +34,31 @@ func main() {
 func run(ctx context.Context, args []string) int {
 	root := newRootCommand()
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
-	var ce *exitCodeError
-	var ue usageError
-	switch {
-	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+	var ue *usererr.Error
+	if errors.As(err, &ue) && ue.Kind == usererr.Usage && ue.Fix == "" {
+		ue.Fix = "see '" + cmd.CommandPath() + " --help'"
+	}
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		fmt.Fprintln(os.Stderr, "gpack: interrupted")
 		return exitSignal
-	case errors.As(err, &ce):
-		if ce.msg != "" {
-			fmt.Fprintln(os.Stderr, "gpack: "+ce.msg)
-		}
-		return ce.code
-	case errors.As(err, &ue):
-		fmt.Fprintf(os.Stderr, "gpack: %v (see 'gpack --help')\n", err)
-		return exitUsage
 	}
 	fmt.Fprintln(os.Stderr, "gpack: "+err.Error())
+	switch usererr.KindOf(err) {
+	case usererr.Usage:
+		return exitUsage
+	case usererr.NotFound:
+		return exitNotFound
+	}
 	return exitError
+}
+
+// usage marks err, from cobra, as bad usage of cmd and points to its help.
+func usage(cmd *cobra.Command, err error) error {
+	return &usererr.Error{Kind: usererr.Usage, What: err.Error(), Fix: "see '" + cmd.CommandPath() + " --help'", Err: err}
 }
 
 func newRootCommand() *cobra.Command {
@@ -82,7 +77,7 @@ EXIT STATUS
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(usage)
 	root.AddCommand(newClosureCommand(), newWhyCommand(), newPackCommand())
 	return root
 }
@@ -91,7 +86,7 @@ EXIT STATUS
 func minArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := cobra.MinimumNArgs(n)(cmd, args); err != nil {
-			return usageError{err}
+			return usage(cmd, err)
 		}
 		return nil
 	}
@@ -100,7 +95,7 @@ func minArgs(n int) cobra.PositionalArgs {
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
-			return usageError{err}
+			return usage(cmd, err)
 		}
 		return nil
 	}

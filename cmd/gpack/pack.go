@@ -19,6 +19,7 @@ import (
 	"github.com/gpack/gpack/formats/squashfs"
 	"github.com/gpack/gpack/formats/tarball"
 	"github.com/gpack/gpack/internal/atomicfile"
+	"github.com/gpack/gpack/internal/usererr"
 	"github.com/gpack/gpack/pack"
 	"github.com/gpack/gpack/runner"
 	"github.com/gpack/gpack/runner/launcherbin"
@@ -130,62 +131,62 @@ func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, ar
 	case "tarball":
 		algo, err = compress.ParseAlgo(opts.Compression)
 		if err != nil {
-			return usageError{err}
+			return &usererr.Error{Kind: usererr.Usage, What: err.Error(), Err: err}
 		}
 		if opts.Level != 0 {
 			if lo, hi := algo.LevelRange(); opts.Level < lo || opts.Level > hi {
-				return usageError{fmt.Errorf("--level %d: %s takes %d to %d", opts.Level, algo, lo, hi)}
+				return usererr.Usagef("--level %d: %s takes %d to %d", opts.Level, algo, lo, hi)
 			}
 		}
 	case "squashfs":
 		sqAlgo, err = squashfs.ParseAlgo(opts.Compression)
 		if err != nil {
-			return usageError{err}
+			return &usererr.Error{Kind: usererr.Usage, What: err.Error(), Err: err}
 		}
 		if opts.Level != 0 {
 			if lo, hi := sqAlgo.LevelRange(); opts.Level < lo || opts.Level > hi {
 				if lo == 0 && hi == 0 {
-					return usageError{fmt.Errorf("--level %d: squashfs %s has no levels", opts.Level, sqAlgo)}
+					return usererr.Usagef("--level %d: squashfs %s has no levels", opts.Level, sqAlgo)
 				}
-				return usageError{fmt.Errorf("--level %d: squashfs %s takes %d to %d", opts.Level, sqAlgo, lo, hi)}
+				return usererr.Usagef("--level %d: squashfs %s takes %d to %d", opts.Level, sqAlgo, lo, hi)
 			}
 		}
 		if blockSize, err = parseBlockSize(opts.BlockSize); err != nil {
-			return usageError{err}
+			return &usererr.Error{Kind: usererr.Usage, What: err.Error(), Err: err}
 		}
 	case "docker", "oci":
 		algo, err = compress.ParseAlgo(opts.Compression)
 		if err != nil || (algo != compress.Gzip && algo != compress.Zstd) {
-			return usageError{fmt.Errorf("-C %q: image layers are gzip or zstd", opts.Compression)}
+			return usererr.Usagef("-C %q: image layers are gzip or zstd", opts.Compression)
 		}
 		if opts.Level != 0 {
 			if lo, hi := algo.LevelRange(); opts.Level < lo || opts.Level > hi {
-				return usageError{fmt.Errorf("--level %d: %s takes %d to %d", opts.Level, algo, lo, hi)}
+				return usererr.Usagef("--level %d: %s takes %d to %d", opts.Level, algo, lo, hi)
 			}
 		}
 		if opts.MaxLayers < 2 {
-			return usageError{fmt.Errorf("--max-layers %d: an image needs at least 2 layers (the items, and the rest of the tree)", opts.MaxLayers)}
+			return usererr.Usagef("--max-layers %d: an image needs at least 2 layers (the items, and the rest of the tree)", opts.MaxLayers)
 		}
 	default:
-		return usageError{fmt.Errorf("-f %q: the formats are: tarball, squashfs, docker, oci", opts.Format)}
+		return usererr.Usagef("-f %q: the formats are: tarball, squashfs, docker, oci", opts.Format)
 	}
 	if opts.Push != "" && opts.Format != "docker" && opts.Format != "oci" {
-		return usageError{fmt.Errorf("--push needs -f docker or -f oci")}
+		return usererr.Usagef("--push needs -f docker or -f oci")
 	}
 	if opts.Collisions != "error" && opts.Collisions != "first" {
-		return usageError{fmt.Errorf("--collisions %q: want error or first", opts.Collisions)}
+		return usererr.Usagef("--collisions %q: want error or first", opts.Collisions)
 	}
 	var links []pack.LinkRequest
 	for _, s := range opts.Symlinks {
 		l, err := pack.ParseSymlink(s)
 		if err != nil {
-			return usageError{err}
+			return &usererr.Error{Kind: usererr.Usage, What: err.Error(), Err: err}
 		}
 		links = append(links, l)
 	}
 	mtime, err := sourceDateEpoch()
 	if err != nil {
-		return usageError{err}
+		return &usererr.Error{Kind: usererr.Usage, What: err.Error(), Err: err}
 	}
 
 	g, err := opts.load(ctx, args)
@@ -195,7 +196,7 @@ func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, ar
 	if opts.EntryPoint != "" {
 		ep := g.Roots[0] + "/" + strings.TrimPrefix(opts.EntryPoint, "/")
 		if _, err := os.Stat(ep); err != nil {
-			return &closure.Error{Path: ep, What: "--entry-point does not exist in the first item", Fix: "give a path relative to " + g.Roots[0]}
+			return &usererr.Error{Path: ep, What: "--entry-point does not exist in the first item", Fix: "give a path relative to " + g.Roots[0]}
 		}
 		if opts.Format == "tarball" {
 			fmt.Fprintln(stderr, "gpack: note: --entry-point is used by images; a tarball ignores it")

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gpack/gpack/closure"
+	"github.com/gpack/gpack/internal/usererr"
 )
 
 func newWhyCommand() *cobra.Command {
@@ -47,7 +48,7 @@ func runWhy(ctx context.Context, stdout io.Writer, opts storeOptions, from, dep 
 		return err
 	}
 	if len(hops) == 0 && root != to {
-		return &exitCodeError{code: exitNotFound, msg: fmt.Sprintf("%s does not depend on %s", root, to)}
+		return &usererr.Error{Kind: usererr.NotFound, What: fmt.Sprintf("%s does not depend on %s", root, to)}
 	}
 	fmt.Fprintln(stdout, root)
 	for i, h := range hops {
@@ -83,7 +84,7 @@ func findDep(g *closure.Graph, dep string) (string, error) {
 			return "", err
 		}
 		if g.Items[item] == nil {
-			return "", &exitCodeError{code: exitNotFound, msg: fmt.Sprintf("%s does not depend on %s", g.Roots[0], item)}
+			return "", &usererr.Error{Kind: usererr.NotFound, What: fmt.Sprintf("%s does not depend on %s", g.Roots[0], item)}
 		}
 		return item, nil
 	}
@@ -97,11 +98,11 @@ func findDep(g *closure.Graph, dep string) (string, error) {
 	sort.Strings(matches)
 	switch len(matches) {
 	case 0:
-		return "", &exitCodeError{code: exitNotFound, msg: fmt.Sprintf("no item named %q in the closure of %s", dep, g.Roots[0])}
+		return "", &usererr.Error{Kind: usererr.NotFound, What: fmt.Sprintf("no item named %q in the closure of %s", dep, g.Roots[0])}
 	case 1:
 		return matches[0], nil
 	}
-	return "", usageError{fmt.Errorf("%q names %d items of the closure (%s); give the store path", dep, len(matches), strings.Join(matches, ", "))}
+	return "", usererr.Usagef("%q names %d items of the closure (%s); give the store path", dep, len(matches), strings.Join(matches, ", "))
 }
 
 // showPath quotes file names that would break a line.
