@@ -16,6 +16,7 @@ import (
 
 	"github.com/gpack/gpack/closure"
 	"github.com/gpack/gpack/formats/compress"
+	"github.com/gpack/gpack/formats/oci"
 	"github.com/gpack/gpack/formats/squashfs"
 	"github.com/gpack/gpack/formats/tarball"
 	"github.com/gpack/gpack/internal/atomicfile"
@@ -121,54 +122,32 @@ type packSummary struct {
 
 func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, args []string) error {
 	start := time.Now()
-	var (
-		algo      compress.Algo
-		sqAlgo    squashfs.Algo
-		blockSize int
-		err       error
-	)
+	comps, ok := map[string][]compress.Compressor{"tarball": compress.Streams, "squashfs": squashfs.Compressors,
+		"docker": oci.Compressors, "oci": oci.Compressors}[opts.Format]
+	if !ok {
+		return usererr.Usagef("-f %q: the formats are: tarball, squashfs, docker, oci", opts.Format)
+	}
+	algo, err := compress.ParseAlgo(opts.Compression)
+	if err != nil {
+		return &usererr.Error{Kind: usererr.Usage, What: "-C " + err.Error(), Err: err}
+	}
+	comp, ok := compress.Find(comps, algo)
+	if !ok {
+		return usererr.Usagef("-C %s: -f %s takes %s", algo, opts.Format, compress.List(compress.AlgosOf(comps)))
+	}
+	if _, err := comp.Level(opts.Level); err != nil {
+		return usererr.Usagef("--level %d: %v", opts.Level, err)
+	}
+	var blockSize int
 	switch opts.Format {
-	case "tarball":
-		algo, err = compress.ParseAlgo(opts.Compression)
-		if err != nil {
-			return &usererr.Error{Kind: usererr.Usage, What: err.Error(), Err: err}
-		}
-		if opts.Level != 0 {
-			if lo, hi := algo.LevelRange(); opts.Level < lo || opts.Level > hi {
-				return usererr.Usagef("--level %d: %s takes %d to %d", opts.Level, algo, lo, hi)
-			}
-		}
 	case "squashfs":
-		sqAlgo, err = squashfs.ParseAlgo(opts.Compression)
-		if err != nil {
-			return &usererr.Error{Kind: usererr.Usage, What: err.Error(), Err: err}
-		}
-		if opts.Level != 0 {
-			if lo, hi := sqAlgo.LevelRange(); opts.Level < lo || opts.Level > hi {
-				if lo == 0 && hi == 0 {
-					return usererr.Usagef("--level %d: squashfs %s has no levels", opts.Level, sqAlgo)
-				}
-				return usererr.Usagef("--level %d: squashfs %s takes %d to %d", opts.Level, sqAlgo, lo, hi)
-			}
-		}
 		if blockSize, err = parseBlockSize(opts.BlockSize); err != nil {
 			return &usererr.Error{Kind: usererr.Usage, What: err.Error(), Err: err}
 		}
 	case "docker", "oci":
-		algo, err = compress.ParseAlgo(opts.Compression)
-		if err != nil || (algo != compress.Gzip && algo != compress.Zstd) {
-			return usererr.Usagef("-C %q: image layers are gzip or zstd", opts.Compression)
-		}
-		if opts.Level != 0 {
-			if lo, hi := algo.LevelRange(); opts.Level < lo || opts.Level > hi {
-				return usererr.Usagef("--level %d: %s takes %d to %d", opts.Level, algo, lo, hi)
-			}
-		}
 		if opts.MaxLayers < 2 {
 			return usererr.Usagef("--max-layers %d: an image needs at least 2 layers (the items, and the rest of the tree)", opts.MaxLayers)
 		}
-	default:
-		return usererr.Usagef("-f %q: the formats are: tarball, squashfs, docker, oci", opts.Format)
 	}
 	if opts.Push != "" && opts.Format != "docker" && opts.Format != "oci" {
 		return usererr.Usagef("--push needs -f docker or -f oci")
@@ -245,7 +224,7 @@ func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, ar
 	files, bytesIn := tree.Totals()
 	prog := newProgress(stderr, opts.Quiet || opts.JSON, files, bytesIn)
 	if opts.Format == "squashfs" {
-		err = squashfs.Write(ctx, counter, tree, squashfs.Options{Compression: sqAlgo, Level: opts.Level,
+		err = squashfs.Write(ctx, counter, tree, squashfs.Options{Compression: algo, Level: opts.Level,
 			BlockSize: blockSize, Progress: prog})
 	} else {
 		err = tarball.Write(ctx, counter, tree, tarball.Options{Compression: algo, Level: opts.Level, Progress: prog})

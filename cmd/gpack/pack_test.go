@@ -407,7 +407,10 @@ func TestPackCommand(t *testing.T) {
 	}{
 		{[]string{"-f", "deb"}, "formats"},
 		{[]string{"-C", "lzip"}, "lzip"},
-		{[]string{"-C", "gzip", "--level", "42"}, "--level"},
+		{[]string{"-C", "gzip", "--level", "42"}, "--level 42: gzip takes 1 to 9"},
+		{[]string{"-C", "none", "--level", "3"}, "--level 3: none has no levels"},
+		{[]string{"-f", "squashfs", "-C", "xz", "--level", "3"}, "--level 3: xz has no levels"},
+		{[]string{"-C", "lz4"}, "-C lz4: -f tarball takes gzip, zstd, xz or none"},
 		{[]string{"--collisions", "last"}, "collisions"},
 		{[]string{"-S", "nolink"}, "LINK=TARGET"},
 	} {

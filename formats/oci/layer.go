@@ -223,11 +223,7 @@ func (s *blobStore) lookup(key string, mt types.MediaType) (*blobLayer, bool) {
 // an item never changes once it is in the store.
 func cacheKey(t *pack.Tree, p *layerPlan, opts Options) string {
 	var b strings.Builder
-	level := opts.Level
-	if level == 0 {
-		level = opts.Compression.DefaultLevel()
-	}
-	fmt.Fprintf(&b, "%s\n%s %d %s\nmtime %d\nstore %s\n", layerFormat, opts.Compression, level, compressorVersion(), t.Mtime.UnixNano(), t.Store)
+	fmt.Fprintf(&b, "%s\n%s %d %s\nmtime %d\nstore %s\n", layerFormat, opts.Compression, opts.Level, compressorVersion(), t.Mtime.UnixNano(), t.Store)
 	storeRel := strings.TrimPrefix(t.Store, "/")
 	for _, e := range p.entries {
 		if e.Path == storeRel || strings.HasPrefix(storeRel, e.Path+"/") {

@@ -28,12 +28,24 @@ import (
 // driver fails to mount an image.
 const DefaultMaxLayers = 100
 
+// Compressors are the compressors of image layers, the default first:
+// gzip, which every image consumer reads, and zstd (the OCI zstd media
+// type), with the levels of compress.Streams.
+var Compressors = []compress.Compressor{stream(compress.Gzip), stream(compress.Zstd)}
+
+func stream(a compress.Algo) compress.Compressor {
+	c, _ := compress.Find(compress.Streams, a)
+	return c
+}
+
 // Options say how Build makes the image. The zero value means the defaults.
 type Options struct {
-	// Compression is compress.Gzip (the default) or compress.Zstd, which
-	// gives OCI zstd layers (application/vnd.oci.image.layer.v1.tar+zstd).
+	// Compression is one of Compressors: compress.Gzip (the default) or
+	// compress.Zstd, which gives OCI zstd layers
+	// (application/vnd.oci.image.layer.v1.tar+zstd).
 	Compression compress.Algo
-	// Level is the compression level; 0 means the compressor's default.
+	// Level is the compression level, within the compressor's Levels in
+	// Compressors; 0 means its Default.
 	Level int
 	// MaxLayers bounds the number of layers, the last one included; 0
 	// means DefaultMaxLayers. Less than 2 is an error: the items need one
@@ -130,21 +142,20 @@ func Build(ctx context.Context, t *pack.Tree, opts Options) (*Image, error) {
 		return nil, fmt.Errorf("oci: the tree has no store items")
 	}
 	if opts.Compression == "" {
-		opts.Compression = compress.Gzip
+		opts.Compression = Compressors[0].Algo
 	}
-	var mt types.MediaType
-	switch opts.Compression {
-	case compress.Gzip:
-		mt = types.OCILayer
-	case compress.Zstd:
+	c, found := compress.Find(Compressors, opts.Compression)
+	if !found {
+		return nil, fmt.Errorf("oci: compression %s: image layers are %s", opts.Compression, compress.List(compress.AlgosOf(Compressors)))
+	}
+	level, err := c.Level(opts.Level)
+	if err != nil {
+		return nil, fmt.Errorf("oci: compression level %d: %w", opts.Level, err)
+	}
+	opts.Level = level
+	mt := types.OCILayer
+	if opts.Compression == compress.Zstd {
 		mt = types.OCILayerZStd
-	default:
-		return nil, fmt.Errorf("oci: compression %s: image layers are gzip or zstd", opts.Compression)
-	}
-	if opts.Level != 0 {
-		if lo, hi := opts.Compression.LevelRange(); opts.Level < lo || opts.Level > hi {
-			return nil, fmt.Errorf("oci: level %d: %s takes %d to %d", opts.Level, opts.Compression, lo, hi)
-		}
 	}
 	if opts.MaxLayers == 0 {
 		opts.MaxLayers = DefaultMaxLayers

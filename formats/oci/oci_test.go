@@ -231,7 +231,7 @@ func TestCache(t *testing.T) {
 	}
 
 	// A damaged cache entry (blob cut short) is rebuilt, not used.
-	key := cacheKey(tr, &layerPlan{items: []string{s.items[0]}, entries: planLayers(tr, 100, nil)[0].entries}, Options{Compression: compress.Gzip})
+	key := cacheKey(tr, &layerPlan{items: []string{s.items[0]}, entries: planLayers(tr, 100, nil)[0].entries}, Options{Compression: compress.Gzip, Level: 9})
 	must(t, os.Truncate(filepath.Join(cache, key+".blob"), 10))
 	fourth := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
 	if fourth.Compressed != 2 {

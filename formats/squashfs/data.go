@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/pack"
 )
 
@@ -93,7 +94,7 @@ type dataWriter struct {
 // turns out not to be a duplicate.
 const wholeMax = 4 << 20
 
-func newDataWriter(ctx context.Context, o *output, algo Algo, level, blockSize, workers int) (*dataWriter, error) {
+func newDataWriter(ctx context.Context, o *output, algo compress.Algo, level, blockSize, workers int) (*dataWriter, error) {
 	// 8 blocks per worker, so that workers that finish early find work
 	// while an older block, slow to compress, holds up the writing: with
 	// 4, gzip with 1 MiB blocks on 2 cores left the workers idle 8 % of
