@@ -36,6 +36,7 @@ SQUASHFS_FUZZ ?= 5000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./closure/
 	$(GO) test -run '^$$' -fuzz '^FuzzWrite$$' -fuzztime $(SQUASHFS_FUZZ) -fuzzminimizetime 200x ./formats/squashfs/
+	$(GO) test -run '^$$' -fuzz '^FuzzPipeline$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./formats/compress/
 
 bench: deps build
 	bench/run.sh
