@@ -20,6 +20,7 @@ import (
 
 	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/formats/tarball"
+	"github.com/gpack/gpack/internal/atomicfile"
 	"github.com/gpack/gpack/pack"
 )
 
@@ -94,38 +95,37 @@ func DefaultCacheDir() (string, error) {
 	return filepath.Join(d, "gpack", "layers"), nil
 }
 
-// layer returns the blob of p: from the cache when it is there, otherwise
-// written in one pass.
-func (s *blobStore) layer(ctx context.Context, t *pack.Tree, p *layerPlan, opts Options, mt types.MediaType, prog pack.Progress) (*blobLayer, error) {
+// layer returns the blob of p, the index-th layer: from the cache when it
+// is there, otherwise written in one pass.
+func (s *blobStore) layer(ctx context.Context, t *pack.Tree, p *layerPlan, index int, opts Options, mt types.MediaType, prog pack.Progress) (*blobLayer, error) {
+	path := filepath.Join(s.tmp, strconv.Itoa(index)+".blob")
 	key := ""
-	dir := s.tmp
 	if s.cache != "" && !p.last {
 		key = cacheKey(t, p, opts)
-		dir = s.cache
+		path = filepath.Join(s.cache, key+".blob")
 		if l, ok := s.lookup(key, mt); ok {
 			prog.Add(p.files, p.bytes)
 			return l, nil
 		}
 	}
-	l, err := writeLayer(ctx, t, p, opts, mt, dir, prog)
+	l, err := writeLayer(ctx, t, p, opts, mt, path, prog)
 	if err != nil {
 		return nil, err
 	}
-	final := filepath.Join(dir, l.digest.Hex+".blob")
-	if key != "" {
-		final = filepath.Join(dir, key+".blob")
-	}
-	if err := os.Rename(l.path, final); err != nil {
-		os.Remove(l.path)
-		return nil, fmt.Errorf("oci: storing layer: %w", err)
-	}
-	l.path = final
 	if key != "" {
 		// The record goes in after the blob, so a record never names a
 		// blob that is not complete.
 		m := layerMeta{Digest: l.digest.String(), DiffID: l.diffID.String(), Size: l.size, MediaType: mt, Items: p.items}
-		if err := writeFileAtomic(filepath.Join(dir, key+".json"), m); err != nil {
-			return nil, err
+		data, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("oci: encoding the cache record of %s: %w", p.describe(), err)
+		}
+		err = atomicfile.WriteFile(ctx, filepath.Join(s.cache, key+".json"), func(w io.Writer) error {
+			_, err := w.Write(data)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("oci: layer cache: %w", err)
 		}
 	}
 	return l, nil
@@ -133,18 +133,13 @@ func (s *blobStore) layer(ctx context.Context, t *pack.Tree, p *layerPlan, opts 
 
 // writeLayer writes p's tar once: the tar stream goes to the diff_id hash
 // and the compressor, whose output goes to the digest hash and the blob
-// file. The blob is left in a temporary file of dir.
-func writeLayer(ctx context.Context, t *pack.Tree, p *layerPlan, opts Options, mt types.MediaType, dir string, prog pack.Progress) (_ *blobLayer, err error) {
-	f, err := os.CreateTemp(dir, ".layer-*.tmp")
+// file at path, written atomically.
+func writeLayer(ctx context.Context, t *pack.Tree, p *layerPlan, opts Options, mt types.MediaType, path string, prog pack.Progress) (*blobLayer, error) {
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("oci: creating a layer blob: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
+	defer f.Abort()
 	diffID, digest := sha256.New(), sha256.New()
 	out := &countWriter{w: io.MultiWriter(digest, f)}
 	cw, err := compress.NewWriter(out, opts.Compression, compress.Options{Level: opts.Level})
@@ -162,14 +157,11 @@ func writeLayer(ctx context.Context, t *pack.Tree, p *layerPlan, opts Options, m
 	if err != nil {
 		return nil, fmt.Errorf("oci: layer of %s: %w", p.describe(), err)
 	}
-	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("oci: writing layer: %w", err)
-	}
-	if err := f.Close(); err != nil {
+	if err := f.Commit(); err != nil {
 		return nil, fmt.Errorf("oci: writing layer: %w", err)
 	}
 	return &blobLayer{
-		path:      f.Name(),
+		path:      path,
 		digest:    sha256Hash(digest),
 		diffID:    sha256Hash(diffID),
 		size:      out.n,
@@ -255,36 +247,4 @@ func compressorVersion() string {
 		}
 	}
 	return "unknown"
-}
-
-// writeFileAtomic writes v as JSON to path through a temporary file and a
-// rename, so readers see the old record or the new one, never a part.
-func writeFileAtomic(path string, v any) (err error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("oci: encoding %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".meta-*.tmp")
-	if err != nil {
-		return fmt.Errorf("oci: writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("oci: writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("oci: writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("oci: writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("oci: writing %s: %w", path, err)
-	}
-	return nil
 }

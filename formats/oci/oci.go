@@ -262,7 +262,7 @@ func buildLayers(ctx context.Context, t *pack.Tree, plan []layerPlan, store *blo
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			l, err := store.layer(ctx, t, &plan[i], opts, mt, prog)
+			l, err := store.layer(ctx, t, &plan[i], i, opts, mt, prog)
 			if err != nil {
 				errs[i] = err
 				cancel()

@@ -395,3 +395,32 @@ func checkLayerHashes(t *testing.T, img v1.Image) {
 		}
 	}
 }
+
+// TestCheckLayout: what may be at a layout's path, decided before any work.
+func TestCheckLayout(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "file"), nil, 0o644))
+	must(t, os.MkdirAll(filepath.Join(dir, "empty"), 0o755))
+	must(t, os.MkdirAll(filepath.Join(dir, "other"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "other", "x"), nil, 0o644))
+	must(t, os.MkdirAll(filepath.Join(dir, "layout"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "layout", "oci-layout"), nil, 0o644))
+	for _, tc := range []struct {
+		name, want string
+	}{
+		{"new", ""},
+		{"empty", ""},
+		{"layout", ""},
+		{"file", "is not a directory"},
+		{"other", "not an OCI layout"},
+		{"missing/new", "does not exist"},
+	} {
+		err := CheckLayout(filepath.Join(dir, tc.name))
+		if (tc.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 4 {
+		t.Errorf("CheckLayout left %d entries, want the 4 made here", len(ents))
+	}
+}
