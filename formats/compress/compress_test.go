@@ -657,3 +657,42 @@ func TestMemoryBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestFingerprint: the fingerprint names every parameter that changes the
+// bytes, so that a cache keyed by it never serves bytes made another way.
+func TestFingerprint(t *testing.T) {
+	gz := Fingerprint(Gzip, 0)
+	for _, want := range []string{streamRules, "gzip level 9", fmt.Sprintf("block %d", gzipBlockSize), fmt.Sprintf("dict %d", gzipDictSize), "klauspost/compress@"} {
+		if !strings.Contains(gz, want) {
+			t.Errorf("gzip fingerprint %q lacks %q", gz, want)
+		}
+	}
+	if xz := Fingerprint(Xz, 9); !strings.Contains(xz, fmt.Sprintf("block %d dict %d", xzBlockSize(9), xzDictCap[9])) {
+		t.Errorf("xz level 9 fingerprint %q lacks its block and dictionary sizes", xz)
+	}
+	base := streamParams(Gzip, 9)
+	distinct := map[string]string{}
+	for _, tc := range []struct {
+		name  string
+		a     Algo
+		level int
+		p     params
+	}{
+		{"gzip", Gzip, 9, base},
+		{"gzip level 8", Gzip, 8, base},
+		{"gzip 512 KiB blocks", Gzip, 9, params{512 << 10, base.dict, base.lib}},
+		{"gzip 16 KiB dict", Gzip, 9, params{base.block, 16 << 10, base.lib}},
+		{"zstd", Zstd, 9, streamParams(Zstd, 9)},
+		{"xz", Xz, 9, streamParams(Xz, 9)},
+		{"xz level 6", Xz, 6, streamParams(Xz, 6)},
+	} {
+		fp := fingerprint(tc.a, tc.level, tc.p)
+		if other, ok := distinct[fp]; ok {
+			t.Errorf("%s and %s share the fingerprint %q", tc.name, other, fp)
+		}
+		distinct[fp] = tc.name
+	}
+	if Fingerprint(Gzip, 0) != Fingerprint(Gzip, 9) {
+		t.Error("level 0 and the default level have different fingerprints")
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -101,7 +100,7 @@ func (s *blobStore) layer(ctx context.Context, t *pack.Tree, p *layerPlan, index
 	path := filepath.Join(s.tmp, strconv.Itoa(index)+".blob")
 	key := ""
 	if s.cache != "" && !p.last {
-		key = cacheKey(t, p, opts)
+		key = cacheKey(t, p, compress.Fingerprint(opts.Compression, opts.Level))
 		path = filepath.Join(s.cache, key+".blob")
 		if l, ok := s.lookup(key, mt); ok {
 			prog.Add(p.files, p.bytes)
@@ -209,13 +208,14 @@ func (s *blobStore) lookup(key string, mt types.MediaType) (*blobLayer, bool) {
 }
 
 // cacheKey names the blob of an item layer by everything its bytes depend
-// on: the layer format, the compressor, its level and the version of the
-// compression library, the mtime, the store directory with the modes of
-// its parents, and the store paths. A store path stands for its content:
-// an item never changes once it is in the store.
-func cacheKey(t *pack.Tree, p *layerPlan, opts Options) string {
+// on: the layer format, the compression (compress.Fingerprint: compressor,
+// level, gpack's block parameters and the library version), the mtime, the
+// store directory with the modes of its parents, and the store paths. A
+// store path stands for its content: an item never changes once it is in
+// the store.
+func cacheKey(t *pack.Tree, p *layerPlan, compression string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n%s %d %s\nmtime %d\nstore %s\n", layerFormat, opts.Compression, opts.Level, compressorVersion(), t.Mtime.UnixNano(), t.Store)
+	fmt.Fprintf(&b, "%s\n%s\nmtime %d\nstore %s\n", layerFormat, compression, t.Mtime.UnixNano(), t.Store)
 	storeRel := strings.TrimPrefix(t.Store, "/")
 	for _, e := range p.entries {
 		if e.Path == storeRel || strings.HasPrefix(storeRel, e.Path+"/") {
@@ -227,24 +227,4 @@ func cacheKey(t *pack.Tree, p *layerPlan, opts Options) string {
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:])
-}
-
-// compressorVersion is the version of the compression library built into
-// gpack: a new release may compress the same bytes differently (as a Go
-// release did to compress/gzip, nix2container PR #222), and a cached blob
-// must then not be mixed with fresh ones.
-func compressorVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	for _, m := range bi.Deps {
-		if m.Path == "github.com/klauspost/compress" {
-			if m.Replace != nil {
-				return m.Replace.Path + "@" + m.Replace.Version
-			}
-			return m.Version
-		}
-	}
-	return "unknown"
 }

@@ -105,12 +105,15 @@ type Image struct {
 	// Compressed and Reused count the layers compressed by this build
 	// and the layers taken from the cache.
 	Compressed, Reused int
-	tmp                string // temporary blob directory, or ""
+	tmp                string     // temporary blob directory, or ""
+	lock               *cacheLock // the cache's lock, held until Close
 }
 
-// Close removes the temporary blobs of an image built without the cache.
-// The image cannot be written after Close.
+// Close removes the image's temporary blobs (the last layer, and every
+// layer without the cache) and lets go of the cache. The image cannot be
+// written after Close.
 func (im *Image) Close() error {
+	defer im.lock.unlock()
 	if im.tmp == "" {
 		return nil
 	}
@@ -194,16 +197,23 @@ func Build(ctx context.Context, t *pack.Tree, opts Options) (*Image, error) {
 			return nil, fmt.Errorf("oci: layer cache: %w", err)
 		}
 	}
+	var lock *cacheLock
+	if store.cache != "" {
+		if lock, err = lockCache(store.cache); err != nil {
+			return nil, err
+		}
+	}
 	// The last layer (and every layer without the cache) is not worth
 	// caching: it holds generated files that change with the options. Its
 	// blob goes beside the cache when there is one, which is on a disk,
 	// where $TMPDIR may be a small tmpfs.
 	tmp, err := os.MkdirTemp(store.cache, ".tmp-")
 	if err != nil {
+		lock.unlock()
 		return nil, fmt.Errorf("oci: temporary layer directory: %w", err)
 	}
 	store.tmp = tmp
-	im := &Image{tmp: tmp}
+	im := &Image{tmp: tmp, lock: lock}
 	ok := false
 	defer func() {
 		if !ok {

@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"golang.org/x/sys/unix"
 
 	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/pack"
@@ -231,7 +232,7 @@ func TestCache(t *testing.T) {
 	}
 
 	// A damaged cache entry (blob cut short) is rebuilt, not used.
-	key := cacheKey(tr, &layerPlan{items: []string{s.items[0]}, entries: planLayers(tr, 100, nil)[0].entries}, Options{Compression: compress.Gzip, Level: 9})
+	key := cacheKey(tr, &layerPlan{items: []string{s.items[0]}, entries: planLayers(tr, 100, nil)[0].entries}, compress.Fingerprint(compress.Gzip, 0))
 	must(t, os.Truncate(filepath.Join(cache, key+".blob"), 10))
 	fourth := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
 	if fourth.Compressed != 2 {
@@ -422,5 +423,88 @@ func TestCheckLayout(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 4 {
 		t.Errorf("CheckLayout left %d entries, want the 4 made here", len(ents))
+	}
+}
+
+// TestCacheKey: the key covers the compression's fingerprint, so blobs made
+// with other block parameters (or another library version) are not reused.
+func TestCacheKey(t *testing.T) {
+	s := newFakeStore(t, 2, 10)
+	tr, _ := s.tree(t)
+	p := &planLayers(tr, 100, nil)[0]
+	gz := compress.Fingerprint(compress.Gzip, 0)
+	if cacheKey(tr, p, gz) != cacheKey(tr, p, gz) {
+		t.Error("one layer, two keys")
+	}
+	for _, other := range []string{
+		strings.Replace(gz, "block 1048576", "block 524288", 1),
+		compress.Fingerprint(compress.Gzip, 8),
+		compress.Fingerprint(compress.Zstd, 0),
+	} {
+		if other == gz || cacheKey(tr, p, other) == cacheKey(tr, p, gz) {
+			t.Errorf("fingerprints %q and %q give one key", gz, other)
+		}
+	}
+}
+
+// TestCacheStale: what a killed build left in the cache (its blob
+// directory, half-written blobs and records) is removed by the next build;
+// what a live build holds is not.
+func TestCacheStale(t *testing.T) {
+	s := newFakeStore(t, 3, 10)
+	tr, g := s.tree(t)
+	cache := t.TempDir()
+	stale := []string{".tmp-123456", ".0123abcd.blob.tmp-42", ".0123abcd.json.tmp-7", ".layer-99.tmp", ".meta-3.tmp"}
+	keep := []string{"0123abcd.blob", "0123abcd.json", ".hidden"}
+	makeAll := func(names []string) {
+		for _, n := range names {
+			if strings.HasPrefix(n, ".tmp-") {
+				must(t, os.MkdirAll(filepath.Join(cache, n, "sub"), 0o755))
+				must(t, os.WriteFile(filepath.Join(cache, n, "sub", "0.blob"), []byte("x"), 0o644))
+				continue
+			}
+			must(t, os.WriteFile(filepath.Join(cache, n), []byte("x"), 0o644))
+		}
+	}
+	exists := func(n string) bool { _, err := os.Lstat(filepath.Join(cache, n)); return err == nil }
+
+	// Another build holds the lock: nothing may be removed.
+	makeAll(append(stale, keep...))
+	live, err := os.OpenFile(filepath.Join(cache, cacheLockName), os.O_RDWR|os.O_CREATE, 0o644)
+	must(t, err)
+	must(t, unix.Flock(int(live.Fd()), unix.LOCK_SH))
+	im := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
+	for _, n := range stale {
+		if !exists(n) {
+			t.Errorf("%s was removed while another build held the cache", n)
+		}
+	}
+	im.Close()
+	live.Close()
+
+	// An image not yet closed is a live build too.
+	first := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
+	second := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
+	if _, err := os.Stat(first.tmp); err != nil {
+		t.Fatalf("a second build removed the first one's blobs: %v", err)
+	}
+	dir := t.TempDir()
+	tag, _ := ParseTag("", tr)
+	must(t, WriteDocker(context.Background(), filepath.Join(dir, "first.tar"), first, tag))
+	first.Close()
+	second.Close()
+
+	// Alone, a build removes every leftover, and only those.
+	third := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
+	defer third.Close()
+	for _, n := range stale {
+		if exists(n) {
+			t.Errorf("%s, left by a killed build, is still there", n)
+		}
+	}
+	for _, n := range append(keep, cacheLockName) {
+		if !exists(n) {
+			t.Errorf("%s was removed", n)
+		}
 	}
 }
