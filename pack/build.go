@@ -23,6 +23,12 @@ type LinkRequest struct {
 	Target string // relative to the first item, e.g. bin
 }
 
+// WrappersLink is -S /bin=bin, which guix pack users give for a /bin of the
+// profile's programs. With Options.Relocatable the wrappers' bin/ is that
+// /bin already (each wrapper runs a program of the profile's bin/ or
+// sbin/), so Build leaves the link out instead of refusing two /bin.
+var WrappersLink = LinkRequest{Link: "/bin", Target: "bin"}
+
 // ParseSymlink parses LINK=TARGET.
 func ParseSymlink(s string) (LinkRequest, error) {
 	link, target, ok := strings.Cut(s, "=")
@@ -36,7 +42,8 @@ func ParseSymlink(s string) (LinkRequest, error) {
 
 // Options say what goes into the tree besides the closure.
 type Options struct {
-	// Symlinks are the -S requests.
+	// Symlinks are the -S requests. With Relocatable, WrappersLink is left
+	// out: the wrappers are /bin.
 	Symlinks []LinkRequest
 	// Relocatable adds the launcher, the manifest and a bin/ wrapper for
 	// every executable in bin/ and sbin/ of the root items.
@@ -51,7 +58,8 @@ type Options struct {
 	// manifest and its empty mount point go, relative to the pack root.
 	LauncherPath, ManifestPath, RootDir string
 	// FirstWins resolves two root items that offer the same program name
-	// in favour of the first; otherwise that is an error.
+	// in favour of the first; otherwise that is an error, unless both
+	// names resolve to one file (a profile and the package it links to).
 	FirstWins bool
 	// Mtime is every entry's modification time (default: 1 s after the
 	// epoch, as guix pack and Nix use).
@@ -102,6 +110,11 @@ func Build(ctx context.Context, g *closure.Graph, opts Options) (*Tree, error) {
 		}
 	}
 	for _, s := range opts.Symlinks {
+		if opts.Relocatable && s == WrappersLink {
+			// guix pack users spell the profile's /bin this way; with
+			// -R the wrappers are that /bin.
+			continue
+		}
 		if err := b.symlink(s, g); err != nil {
 			return nil, err
 		}
@@ -261,7 +274,9 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 				}
 				mine[name] = true
 				if other, ok := from[name]; ok {
-					if opts.FirstWins {
+					// A profile and the package it links to offer
+					// one file under one name: nothing to choose.
+					if opts.FirstWins || sameFile(programs[name], prog) {
 						continue
 					}
 					return &usererr.Error{Path: prog, What: "program name " + name + " is offered by both " + other + " and " + item, Fix: "pack one of them, or pass --collisions=first to keep the first item's"}
@@ -309,6 +324,14 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 	}
 	b.t.Programs = programs
 	return nil
+}
+
+// sameFile reports whether two programs are, after their symlinks, one
+// file.
+func sameFile(a, b string) bool {
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && ra == rb
 }
 
 // runnable reports whether prog, after its symlinks, is an executable

@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -136,6 +137,53 @@ func (t *Tree) Totals() (files int, bytes int64) {
 		}
 	}
 	return files, bytes
+}
+
+// Resolve returns the entry that p (relative to the pack root) names once
+// the symlinks on the way are followed inside the tree, as a reader of the
+// unpacked pack or a container would: an absolute target starts again at
+// the pack root. It reports false when nothing is there, or the links loop.
+func (t *Tree) Resolve(p string) (*Entry, bool) {
+	index := make(map[string]int, len(t.Entries))
+	for i := range t.Entries {
+		index[t.Entries[i].Path] = i
+	}
+	cur := ""
+	rest := strings.Split(p, "/")
+	for hops := 0; len(rest) > 0; {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if cur = path.Dir(cur); cur == "." {
+				cur = ""
+			}
+			continue
+		}
+		next := path.Join(cur, c)
+		i, ok := index[next]
+		if !ok {
+			return nil, false
+		}
+		if e := &t.Entries[i]; e.Kind == Symlink {
+			// Linux's limit on links followed in one lookup.
+			if hops++; hops > 40 {
+				return nil, false
+			}
+			if strings.HasPrefix(e.Target, "/") {
+				cur = ""
+			}
+			rest = append(strings.Split(e.Target, "/"), rest...)
+			continue
+		}
+		cur = next
+	}
+	if cur == "" {
+		return nil, false
+	}
+	return &t.Entries[index[cur]], true
 }
 
 // Less is the order of a tree's entries: closure.PathLess, GNU tar's

@@ -37,7 +37,7 @@ func runImage(ctx context.Context, stdout, stderr io.Writer, opts packOptions, g
 	}
 	var entry []string
 	if opts.EntryPoint != "" {
-		entry = []string{g.Roots[0] + "/" + strings.TrimPrefix(opts.EntryPoint, "/")}
+		entry = []string{opts.EntryPoint}
 	}
 	files, bytesIn := tree.Totals()
 	prog := newProgress(stderr, opts.Quiet || opts.JSON, files, bytesIn)

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/gpack/gpack/closure"
 	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/formats/oci"
 	"github.com/gpack/gpack/formats/squashfs"
@@ -172,21 +171,22 @@ func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, ar
 	if err != nil {
 		return err
 	}
-	if opts.EntryPoint != "" {
-		ep := g.Roots[0] + "/" + strings.TrimPrefix(opts.EntryPoint, "/")
-		if _, err := os.Stat(ep); err != nil {
-			return &usererr.Error{Path: ep, What: "--entry-point does not exist in the first item", Fix: "give a path relative to " + g.Roots[0]}
-		}
-		if opts.Format == "tarball" {
-			fmt.Fprintln(stderr, "gpack: note: --entry-point is used by images; a tarball ignores it")
-		}
+	entry, err := pack.EntryPoint(g, opts.EntryPoint)
+	if err != nil {
+		return err
+	}
+	opts.EntryPoint = entry
+	var warnings []string
+	if entry != "" && opts.Format == "tarball" {
+		warnings = append(warnings, "note: --entry-point is used by images; a tarball ignores it")
 	}
 	var extra []pack.Entry
 	switch opts.Format {
-	case "squashfs":
-		links, extra = singularityExtras(stderr, g, links, opts.EntryPoint, opts.Relocatable)
-	case "docker", "oci":
-		links, _ = impliedBin(g, links, opts.Relocatable)
+	case "squashfs", "docker", "oci":
+		links = pack.ImageLinks(links, g.Roots[0], opts.Relocatable)
+	}
+	if opts.Format == "squashfs" {
+		extra = pack.Singularity(pack.SingularityOptions{Profile: g.Roots[0], EntryPoint: entry, Links: links})
 	}
 	tree, err := pack.Build(ctx, g, pack.Options{
 		Extra:        extra,
@@ -235,6 +235,13 @@ func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, ar
 	}
 	if err := f.Commit(); err != nil {
 		return err
+	}
+	if e, ok := tree.Resolve("bin/sh"); opts.Format == "squashfs" && (!ok || e.Kind != pack.File && e.Kind != pack.HardLink) {
+		warnings = append(warnings, "warning: the image has no /bin/sh: apptainer exec works, but apptainer shell, "+
+			"and apptainer run without --entry-point, need one; add a shell to the first item (a profile with bash or dash)")
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "gpack: "+w)
 	}
 	if opts.JSON {
 		abs, _ := filepath.Abs(out)
@@ -289,25 +296,6 @@ func (c *countingWriter) WriteAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// impliedBin adds -S /bin=bin, as guix pack does for images, unless -S
-// names /bin already or -R puts the wrappers there (they run the store's
-// programs in place inside a container), or the first item has no bin/. It
-// reports whether the image has a /bin.
-func impliedBin(g *closure.Graph, links []pack.LinkRequest, relocatable bool) ([]pack.LinkRequest, bool) {
-	if relocatable {
-		return links, true
-	}
-	for _, l := range links {
-		if strings.Trim(l.Link, "/") == "bin" {
-			return links, true
-		}
-	}
-	if fi, err := os.Stat(g.Roots[0] + "/bin"); err == nil && fi.IsDir() {
-		return append(links, pack.LinkRequest{Link: "/bin", Target: "bin"}), true
-	}
-	return links, false
-}
-
 // parseBlockSize reads --block-size: bytes, or a number with K or M.
 func parseBlockSize(s string) (int, error) {
 	n, mult := strings.ToUpper(strings.TrimSpace(s)), 1
@@ -323,33 +311,4 @@ func parseBlockSize(s string) (int, error) {
 		return 0, fmt.Errorf("--block-size %q: want a power of two from 4K to 1M", s)
 	}
 	return size, nil
-}
-
-// singularityExtras adds what Apptainer and Singularity expect of a
-// squashfs image, as guix pack does: /bin as the first item's bin (unless
-// -S names /bin already, or -R puts the wrappers there) and the metadata of pack.Singularity. It warns
-// when the image has no /bin/sh, which apptainer shell (and run without a
-// runscript) need.
-func singularityExtras(stderr io.Writer, g *closure.Graph, links []pack.LinkRequest, entryPoint string, relocatable bool) ([]pack.LinkRequest, []pack.Entry) {
-	links, hasBin := impliedBin(g, links, relocatable)
-	profile := g.Roots[0]
-	if _, err := os.Stat(profile + "/bin/sh"); err != nil || !hasBin {
-		fmt.Fprintf(stderr, "gpack: warning: the image has no /bin/sh (%s/bin/sh): apptainer exec works, but apptainer shell, "+
-			"and apptainer run without --entry-point, need one; add a shell to the first item (a profile with bash or dash)\n", profile)
-	}
-	extra := pack.Singularity(pack.SingularityOptions{Store: g.Store, Profile: profile, EntryPoint: entryPoint})
-	hasEtc := false
-	for _, l := range links {
-		hasEtc = hasEtc || strings.Trim(l.Link, "/") == "etc" || strings.HasPrefix(strings.Trim(l.Link, "/"), "etc/")
-	}
-	if !hasEtc {
-		// Charliecloud's ch-run binds the host's passwd, group, hosts
-		// and resolv.conf over the image's, and refuses an image
-		// that lacks them.
-		extra = append(extra, pack.Entry{Path: "etc", Kind: pack.Dir, Mode: 0o755})
-		for _, f := range []string{"group", "hosts", "passwd", "resolv.conf"} {
-			extra = append(extra, pack.Entry{Path: "etc/" + f, Kind: pack.File, Mode: 0o644, Data: []byte{}})
-		}
-	}
-	return links, extra
 }

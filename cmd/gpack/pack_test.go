@@ -401,6 +401,13 @@ func TestPackCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil || s.Items != 3 || s.Files < 3 || s.BytesOut == 0 || s.Size != s.BytesOut || s.BytesIn < 1<<20 {
 		t.Errorf("--json: %v %+v %s", err, s, r.stderr)
 	}
+	// -R -S /bin=bin, as guix pack users write it: /bin is the wrappers.
+	r = gpack(t, 0, "pack", "-q", "-R", "-S", "/bin=bin", "-C", "none", "-o", filepath.Join(dir, "r.tar"), ts.Path("profile"))
+	if r.code != 0 {
+		t.Errorf("-R -S /bin=bin: exit %d: %s", r.code, r.stderr)
+	} else if out, _ := exec.Command("tar", "-tvf", filepath.Join(dir, "r.tar"), "./bin/hello").Output(); !strings.Contains(string(out), "link to ./.gpack/launcher") {
+		t.Errorf("-R -S /bin=bin: ./bin/hello is %q, want a wrapper", out)
+	}
 	for _, tt := range []struct {
 		args []string
 		has  string
