@@ -16,20 +16,20 @@ import (
 	"github.com/gpack/gpack/internal/usererr"
 )
 
-// storeOptions are the flags of every command that reads a closure.
-type storeOptions struct {
+// StoreOptions are the flags of every command that reads a closure.
+type StoreOptions struct {
 	Store        string
 	AllowMissing bool
 	Jobs         int
 }
 
-func (o *storeOptions) AddFlags(f *pflag.FlagSet) {
+func (o *StoreOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Store, "store", "", "the store directory (default: the directory of the given items)")
 	f.BoolVar(&o.AllowMissing, "allow-missing", false, "go on when an item refers to a store path that is not in the store")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "files scanned at once (default: two per CPU)")
 }
 
-func (o *storeOptions) load(ctx context.Context, paths []string) (*closure.Graph, error) {
+func (o *StoreOptions) load(ctx context.Context, paths []string) (*closure.Graph, error) {
 	return closure.Load(ctx, paths, closure.LoadOptions{
 		Options:      closure.Options{Workers: o.Jobs},
 		StoreDir:     o.Store,
@@ -37,23 +37,23 @@ func (o *storeOptions) load(ctx context.Context, paths []string) (*closure.Graph
 	})
 }
 
-// closureOptions are the flags of gpack closure.
-type closureOptions struct {
-	storeOptions
+// ClosureOptions are the flags of gpack closure.
+type ClosureOptions struct {
+	StoreOptions
 	Size  bool
 	Graph string
 	JSON  bool
 }
 
-func (o *closureOptions) AddFlags(f *pflag.FlagSet) {
-	o.storeOptions.AddFlags(f)
+func (o *ClosureOptions) AddFlags(f *pflag.FlagSet) {
+	o.StoreOptions.AddFlags(f)
 	f.BoolVar(&o.Size, "size", false, "show each item's own size and closure size (NAR sizes, as nix path-info -rsS)")
 	f.StringVar(&o.Graph, "graph", "", "print the reference graph in this format: dot")
 	f.BoolVar(&o.JSON, "json", false, "print the whole graph with exact sizes and references as JSON")
 }
 
 func newClosureCommand() *cobra.Command {
-	var opts closureOptions
+	var opts ClosureOptions
 	cmd := &cobra.Command{
 		Use:   "closure [flags] PATH...",
 		Short: "Print every store item the given items reference, transitively",
@@ -74,7 +74,7 @@ are needed.`,
 	return cmd
 }
 
-func runClosure(ctx context.Context, stdout io.Writer, opts closureOptions, args []string) error {
+func runClosure(ctx context.Context, stdout io.Writer, opts ClosureOptions, args []string) error {
 	if opts.Graph != "" && opts.Graph != "dot" {
 		return usererr.Usagef("--graph %q: the only graph format is dot", opts.Graph)
 	}

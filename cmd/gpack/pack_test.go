@@ -383,6 +383,63 @@ func TestPackOutputDiscipline(t *testing.T) {
 	noLeftovers(t, outDir)
 }
 
+// TestCompressionFromName: without -C, -o's name chooses the compressor;
+// the default name follows -C.
+func TestCompressionFromName(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	dir := openTempDir(t)
+	magic := map[string][]byte{
+		"gzip": {0x1f, 0x8b},
+		"zstd": {0x28, 0xb5, 0x2f, 0xfd},
+		"xz":   {0xfd, '7', 'z', 'X', 'Z', 0},
+	}
+	for _, tc := range []struct{ name, algo string }{
+		{"p.tar.gz", "gzip"}, {"p.tgz", "gzip"}, {"p.tar.zst", "zstd"}, {"p.tzst", "zstd"},
+		{"p.tar.xz", "xz"}, {"p.txz", "xz"}, {"p.tar", "none"}, {"p.pack", "gzip"},
+	} {
+		out := packTo(t, filepath.Join(dir, tc.name), ts.Path("hello"))
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := magic[tc.algo]; m != nil && !bytes.HasPrefix(b, m) || tc.algo == "none" && (len(b) < 262 || string(b[257:262]) != "ustar") {
+			t.Errorf("-o %s: starts % x, want %s", tc.name, b[:min(len(b), 8)], tc.algo)
+		}
+	}
+	cmd := exec.Command(gpackBin, "pack", "-q", "-C", "zstd", ts.Path("hello"))
+	cmd.Dir = dir
+	if out, err := cmd.Output(); err != nil || string(out) != "hello.tar.zst\n" {
+		t.Errorf("default name with -C zstd: %v %q", err, out)
+	}
+}
+
+// TestOutputChecked: an output that cannot be written fails before any
+// work (here, before the missing item is even looked at), with what to do.
+func TestOutputChecked(t *testing.T) {
+	dir := openTempDir(t)
+	missing := filepath.Join(dir, "no", "such", "item")
+	for _, tc := range []struct {
+		name string
+		args []string
+		has  []string
+	}{
+		{"directory", []string{"-o", dir}, []string{dir + ": is a directory", "give the name of a file"}},
+		{"squashfs into a directory", []string{"-f", "squashfs", "-o", dir}, []string{"is a directory"}},
+		{"docker into a directory", []string{"-f", "docker", "-o", dir}, []string{"is a directory"}},
+		{"/proc", []string{"-o", "/proc/x.tar.gz"}, []string{"directory /proc is not writable"}},
+		{"missing directory", []string{"-o", filepath.Join(dir, "nodir", "x.tar")}, []string{"does not exist", "create the directory"}},
+		{"oci layout over a file", []string{"-f", "oci", "-o", "/etc/hostname"}, []string{"not a directory"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := gpack(t, 0, append(append([]string{"pack", "-q"}, tc.args...), missing)...)
+			oneLineError(t, r, exitError, tc.has...)
+			if strings.Contains(r.stderr, "no such file") && strings.Contains(r.stderr, "item") {
+				t.Errorf("the item was looked at first: %q", r.stderr)
+			}
+		})
+	}
+}
+
 // TestPackCommand covers the default output name, --json and usage errors.
 func TestPackCommand(t *testing.T) {
 	ts := teststore.New(t, openTempDir(t))
@@ -413,6 +470,10 @@ func TestPackCommand(t *testing.T) {
 		has  string
 	}{
 		{[]string{"-f", "deb"}, "formats"},
+		{[]string{"--no-such-flag"}, "see 'gpack pack --help'"},
+		{[]string{"-o", "x.tar.zst", "-C", "gzip"}, "-C gzip contradicts -o x.tar.zst"},
+		{[]string{"-o", "x.tgz", "-C", "none"}, "-C none contradicts -o x.tgz"},
+		{[]string{"--insecure"}, "--insecure applies to --push"},
 		{[]string{"-C", "lzip"}, "lzip"},
 		{[]string{"-C", "gzip", "--level", "42"}, "--level 42: gzip takes 1 to 9"},
 		{[]string{"-C", "none", "--level", "3"}, "--level 3: none has no levels"},

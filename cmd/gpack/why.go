@@ -15,7 +15,7 @@ import (
 )
 
 func newWhyCommand() *cobra.Command {
-	var opts storeOptions
+	var opts StoreOptions
 	cmd := &cobra.Command{
 		Use:   "why [flags] PATH DEP",
 		Short: "Show why a store item depends on another",
@@ -33,7 +33,7 @@ item of PATH's closure without its hash, such as "glibc-2.39".`,
 	return cmd
 }
 
-func runWhy(ctx context.Context, stdout io.Writer, opts storeOptions, from, dep string) error {
+func runWhy(ctx context.Context, stdout io.Writer, opts StoreOptions, from, dep string) error {
 	g, err := opts.load(ctx, []string{from})
 	if err != nil {
 		return err

@@ -18,7 +18,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/gpack/gpack/closure"
 	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/pack"
 )
@@ -52,9 +51,9 @@ type Options struct {
 	// layer and the rest of the tree another.
 	MaxLayers int
 	// References maps each item of the tree to the items it references
-	// directly (closure.Item.References; ReferencesOf gives it from a
-	// graph). It decides which items keep their own layer when there are
-	// too many; nil falls back to item sizes (see planLayers).
+	// directly (closure.Graph.References gives it). It decides which
+	// items keep their own layer when there are too many; nil falls back
+	// to item sizes (see planLayers).
 	References map[string][]string
 	// Arch is the image's architecture as a GOARCH name (amd64, arm64,
 	// ...); "" reads it from the first ELF file of the closure.
@@ -123,16 +122,6 @@ func (im *Image) Close() error {
 		return fmt.Errorf("removing temporary layers: %w", err)
 	}
 	return nil
-}
-
-// ReferencesOf returns the direct references of every item of g, for
-// Options.References.
-func ReferencesOf(g *closure.Graph) map[string][]string {
-	refs := make(map[string][]string, len(g.Items))
-	for p, it := range g.Items {
-		refs[p] = it.References
-	}
-	return refs
 }
 
 // Build makes the image of t. The layers are written (or found in the cache)

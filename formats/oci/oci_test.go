@@ -53,7 +53,7 @@ func layerEntries(t *testing.T, l v1.Layer, mtime time.Time) []*tar.Header {
 func TestBuild(t *testing.T) {
 	s := newFakeStore(t, 4, 100)
 	tr, g := s.tree(t)
-	im := build(t, tr, Options{References: ReferencesOf(g), Entrypoint: []string{"bin/hello"}, Cmd: []string{"-v"}})
+	im := build(t, tr, Options{References: g.References(), Entrypoint: []string{"bin/hello"}, Cmd: []string{"-v"}})
 	if err := validate.Image(im); err != nil {
 		t.Fatalf("validate: %v", err)
 	}
@@ -168,7 +168,7 @@ func TestDeterministic(t *testing.T) {
 		cache string
 	}{{1, ""}, {2, ""}, {2, cache}, {1, cache}} {
 		old := runtime.GOMAXPROCS(c.procs)
-		im := build(t, tr, Options{References: ReferencesOf(g), CacheDir: c.cache})
+		im := build(t, tr, Options{References: g.References(), CacheDir: c.cache})
 		runtime.GOMAXPROCS(old)
 		d, err := im.Digest()
 		must(t, err)
@@ -195,11 +195,11 @@ func TestCache(t *testing.T) {
 	s := newFakeStore(t, 4, 100)
 	tr, g := s.tree(t)
 	cache := t.TempDir()
-	first := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
+	first := build(t, tr, Options{References: g.References(), CacheDir: cache})
 	if first.Compressed != len(s.items)+1 || first.Reused != 0 {
 		t.Fatalf("first build: %d compressed, %d reused", first.Compressed, first.Reused)
 	}
-	second := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
+	second := build(t, tr, Options{References: g.References(), CacheDir: cache})
 	// Only the last layer (generated files) is compressed again.
 	if second.Compressed != 1 || second.Reused != len(s.items) {
 		t.Errorf("second build: %d compressed, %d reused; want 1 and %d", second.Compressed, second.Reused, len(s.items))
@@ -213,12 +213,12 @@ func TestCache(t *testing.T) {
 
 	// Another image sharing libc and item001: a tree of item001 only.
 	g2, tr2 := subTree(t, s.items[1])
-	third := build(t, tr2, Options{References: ReferencesOf(g2), CacheDir: cache})
+	third := build(t, tr2, Options{References: g2.References(), CacheDir: cache})
 	if third.Reused != 2 || third.Compressed != 1 {
 		t.Errorf("image of %s: %d compressed, %d reused; want 1 and 2", s.items[1], third.Compressed, third.Reused)
 	}
 	// zstd is cached apart from gzip.
-	z := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache, Compression: compress.Zstd})
+	z := build(t, tr, Options{References: g.References(), CacheDir: cache, Compression: compress.Zstd})
 	if z.Reused != 0 {
 		t.Errorf("zstd build reused %d gzip blobs", z.Reused)
 	}
@@ -234,7 +234,7 @@ func TestCache(t *testing.T) {
 	// A damaged cache entry (blob cut short) is rebuilt, not used.
 	key := cacheKey(tr, &layerPlan{items: []string{s.items[0]}, entries: planLayers(tr, 100, nil)[0].entries}, compress.Fingerprint(compress.Gzip, 0))
 	must(t, os.Truncate(filepath.Join(cache, key+".blob"), 10))
-	fourth := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
+	fourth := build(t, tr, Options{References: g.References(), CacheDir: cache})
 	if fourth.Compressed != 2 {
 		t.Errorf("after damaging one blob: %d compressed, want 2", fourth.Compressed)
 	}
@@ -246,7 +246,7 @@ func TestCache(t *testing.T) {
 func TestMerge(t *testing.T) {
 	s := newFakeStore(t, 200, 1)
 	tr, g := s.tree(t)
-	im := build(t, tr, Options{References: ReferencesOf(g), MaxLayers: 3})
+	im := build(t, tr, Options{References: g.References(), MaxLayers: 3})
 	if len(im.Info) != 3 {
 		t.Fatalf("%d layers, want 3", len(im.Info))
 	}
@@ -473,7 +473,7 @@ func TestCacheStale(t *testing.T) {
 	live, err := os.OpenFile(filepath.Join(cache, cacheLockName), os.O_RDWR|os.O_CREATE, 0o644)
 	must(t, err)
 	must(t, unix.Flock(int(live.Fd()), unix.LOCK_SH))
-	im := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
+	im := build(t, tr, Options{References: g.References(), CacheDir: cache})
 	for _, n := range stale {
 		if !exists(n) {
 			t.Errorf("%s was removed while another build held the cache", n)
@@ -483,8 +483,8 @@ func TestCacheStale(t *testing.T) {
 	live.Close()
 
 	// An image not yet closed is a live build too.
-	first := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
-	second := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
+	first := build(t, tr, Options{References: g.References(), CacheDir: cache})
+	second := build(t, tr, Options{References: g.References(), CacheDir: cache})
 	if _, err := os.Stat(first.tmp); err != nil {
 		t.Fatalf("a second build removed the first one's blobs: %v", err)
 	}
@@ -495,7 +495,7 @@ func TestCacheStale(t *testing.T) {
 	second.Close()
 
 	// Alone, a build removes every leftover, and only those.
-	third := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
+	third := build(t, tr, Options{References: g.References(), CacheDir: cache})
 	defer third.Close()
 	for _, n := range stale {
 		if exists(n) {

@@ -269,6 +269,22 @@ func writeOCIArchive(w io.Writer, img v1.Image, tag name.Tag) error {
 	return tw.Close()
 }
 
+// ParseReference parses a registry reference for Push, such as
+// localhost:5000/hello:1.0; its Name() is the full reference
+// (index.docker.io/library/hello:latest for "hello").
+func ParseReference(ref string, insecure bool) (name.Reference, error) {
+	var nopts []name.Option
+	if insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, nopts...)
+	if err != nil {
+		return nil, &usererr.Error{Kind: usererr.Usage, Path: ref, What: "push: bad reference: " + err.Error(),
+			Fix: "want REGISTRY/NAME[:TAG], e.g. localhost:5000/hello:latest", Err: err}
+	}
+	return r, nil
+}
+
 // PushOptions tune Push.
 type PushOptions struct {
 	// Insecure allows a registry over plain HTTP or with a certificate
@@ -293,13 +309,9 @@ type PushOptions struct {
 // that changed in one layer uploads that layer, the config and the
 // manifest.
 func Push(ctx context.Context, ref string, img v1.Image, opts PushOptions) error {
-	var nopts []name.Option
-	if opts.Insecure {
-		nopts = append(nopts, name.Insecure)
-	}
-	r, err := name.ParseReference(ref, nopts...)
+	r, err := ParseReference(ref, opts.Insecure)
 	if err != nil {
-		return fmt.Errorf("push: bad reference %q: %w: want REGISTRY/NAME[:TAG], e.g. localhost:5000/hello:latest", ref, err)
+		return err
 	}
 	tr := opts.Transport
 	if tr == nil {
