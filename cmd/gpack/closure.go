@@ -64,7 +64,7 @@ PATH is a store item, a path inside one, or a symlink chain that ends in one
 (a profile link such as ~/.guix-profile). References are found as the store
 daemons find them: by scanning every file's bytes, every symlink target and
 every file name for the hash parts of the store's items. No daemon and no root
-are needed.`,
+are needed.` + exitStatusHelp,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runClosure(cmd.Context(), cmd.OutOrStdout(), opts, args)

@@ -103,7 +103,7 @@ layers are cached in $XDG_CACHE_HOME/gpack/layers (~/.cache/gpack/layers);
 remove that directory to clear it. -C gzip (default) or zstd.
 
 --entry-point bin/NAME, /bin/NAME and the store path of NAME mean the same
-program of the first item in every format.`,
+program of the first item in every format.` + exitStatusHelp,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPack(cmd.Context(), opts, args, cmd.OutOrStdout(), cmd.ErrOrStderr())

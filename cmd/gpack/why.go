@@ -23,7 +23,7 @@ func newWhyCommand() *cobra.Command {
 the file inside the item that holds the reference (like nix why-depends).
 
 DEP is a store item (or a path in one, or a link to one), or the name of an
-item of PATH's closure without its hash, such as "glibc-2.39".`,
+item of PATH's closure without its hash, such as "glibc-2.39".` + exitStatusHelp,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runWhy(cmd.Context(), cmd.OutOrStdout(), opts, args[0], args[1])
