@@ -237,15 +237,19 @@ type File interface {
 }
 
 // WriteFile writes the file out atomically with write and returns its
-// size. Nothing is left at out, nor any temporary file, if write fails or
-// ctx ends before the file is in place.
-func WriteFile(ctx context.Context, out string, write func(File) error) (int64, error) {
+// size, which it reports to prog (nil: none) as it grows. Nothing is left
+// at out, nor any temporary file, if write fails or ctx ends before the
+// file is in place.
+func WriteFile(ctx context.Context, out string, prog pack.Progress, write func(File) error) (int64, error) {
 	f, err := atomicfile.Create(out)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Abort()
-	c := &countingFile{f: f}
+	if prog == nil {
+		prog = pack.NoProgress{}
+	}
+	c := &countingFile{f: f, prog: prog}
 	if err := write(c); err != nil {
 		return 0, err
 	}
@@ -263,18 +267,23 @@ func WriteFile(ctx context.Context, out string, write func(File) error) (int64, 
 // countingFile counts the size of the output: what was appended, since a
 // WriteAt only overwrites.
 type countingFile struct {
-	f *atomicfile.File
-	n int64
+	f    *atomicfile.File
+	n    int64
+	prog pack.Progress
 }
 
 func (c *countingFile) Write(p []byte) (int, error) {
 	n, err := c.f.Write(p)
 	c.n += int64(n)
+	c.prog.Wrote(int64(n))
 	return n, err
 }
 
 func (c *countingFile) WriteAt(p []byte, off int64) (int, error) {
 	n, err := c.f.WriteAt(p, off)
-	c.n = max(c.n, off+int64(n))
+	if end := off + int64(n); end > c.n {
+		c.prog.Wrote(end - c.n)
+		c.n = end
+	}
 	return n, err
 }

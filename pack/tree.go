@@ -241,10 +241,18 @@ func Validate(t *Tree) error {
 	return nil
 }
 
-// Progress receives what a format has written so far. Formats call Add
-// after each file; the CLI renders it.
+// Progress receives what a format has read and written so far, for a
+// display that tells the truth while the work is long (a big file, the
+// last blocks of a slow compressor). Formats report content bytes as they
+// read them, each file once it is done (Add(1, 0)), and output bytes as
+// they are written, so that over a whole write the Adds sum to
+// Tree.Totals(). A Progress need not be safe for concurrent use.
 type Progress interface {
+	// Add reports files finished and bytes of content read since the
+	// last call.
 	Add(files int, bytes int64)
+	// Wrote reports bytes of output written since the last call.
+	Wrote(bytes int64)
 }
 
 // NoProgress discards progress.
@@ -252,6 +260,43 @@ type NoProgress struct{}
 
 // Add does nothing.
 func (NoProgress) Add(int, int64) {}
+
+// Wrote does nothing.
+func (NoProgress) Wrote(int64) {}
+
+// ProgressReader returns a reader that reports what is read from r to p,
+// so that a large file moves the display while it is read.
+func ProgressReader(r io.Reader, p Progress) io.Reader { return progressReader{r, p} }
+
+type progressReader struct {
+	r io.Reader
+	p Progress
+}
+
+func (pr progressReader) Read(b []byte) (int, error) {
+	n, err := pr.r.Read(b)
+	if n > 0 {
+		pr.p.Add(0, int64(n))
+	}
+	return n, err
+}
+
+// ProgressWriter returns a writer that reports what is written to w as
+// output.
+func ProgressWriter(w io.Writer, p Progress) io.Writer { return progressWriter{w, p} }
+
+type progressWriter struct {
+	w io.Writer
+	p Progress
+}
+
+func (pw progressWriter) Write(b []byte) (int, error) {
+	n, err := pw.w.Write(b)
+	if n > 0 {
+		pw.p.Wrote(int64(n))
+	}
+	return n, err
+}
 
 // ContextReader returns a reader that fails with ctx's error once ctx ends,
 // so that a format copying a large file stops at Ctrl-C mid-file rather than

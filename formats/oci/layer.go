@@ -104,6 +104,7 @@ func (s *blobStore) layer(ctx context.Context, t *pack.Tree, p *layerPlan, index
 		path = filepath.Join(s.cache, key+".blob")
 		if l, ok := s.lookup(key, mt); ok {
 			prog.Add(p.files, p.bytes)
+			prog.Wrote(l.size)
 			return l, nil
 		}
 	}
@@ -140,7 +141,7 @@ func writeLayer(ctx context.Context, t *pack.Tree, p *layerPlan, opts Options, m
 	}
 	defer f.Abort()
 	diffID, digest := sha256.New(), sha256.New()
-	out := &countWriter{w: io.MultiWriter(digest, f)}
+	out := &countWriter{w: pack.ProgressWriter(io.MultiWriter(digest, f), prog)}
 	cw, err := compress.NewWriter(out, opts.Compression, compress.Options{Level: opts.Level})
 	if err != nil {
 		return nil, fmt.Errorf("oci: %w", err)

@@ -77,8 +77,9 @@ type Options struct {
 	// Jobs is how many layers are compressed at once; 0 means
 	// GOMAXPROCS. The image does not depend on it.
 	Jobs int
-	// Progress receives the files and bytes of each layer once it is
-	// written or found in the cache; nil means none.
+	// Progress receives the content of each layer as it is read (all at
+	// once for a layer found in the cache), and the compressed bytes as
+	// they are written; nil means none.
 	Progress pack.Progress
 }
 
@@ -403,6 +404,12 @@ func (s *syncProgress) Add(files int, bytes int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.p.Add(files, bytes)
+}
+
+func (s *syncProgress) Wrote(bytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.p.Wrote(bytes)
 }
 
 func isCanceled(err error) bool {

@@ -73,6 +73,7 @@ type dataWriter struct {
 	pipe   *compress.Pipeline[job]
 	codecs []codec // one per worker
 	free   []*job
+	prog   pack.Progress
 
 	open    []openFrag // fragment blocks being filled, most recently used last
 	frags   []fragEntry
@@ -104,6 +105,7 @@ func newDataWriter(ctx context.Context, o *output, algo compress.Algo, level, bl
 		o:         o,
 		blockSize: blockSize,
 		zero:      make([]byte, blockSize),
+		prog:      pack.NoProgress{},
 		digests:   make(map[[sha256.Size]byte]*dataRec),
 		sizes:     make(map[int64]bool),
 		hash:      sha256.New(),
@@ -298,20 +300,25 @@ func (d *dataWriter) addFile(e *pack.Entry) (*dataRec, error) {
 		}
 		if same, ok := d.digests[sum]; ok {
 			rec.same = same
+			d.prog.Add(0, e.Size)
 			return rec, nil
 		}
 		pre = &sum
 		if whole != nil {
+			d.prog.Add(0, e.Size)
 			content = bytes.NewReader(whole)
 		}
 	}
 	if content == nil {
+		// Read block by block: its progress shows as it goes. (A
+		// large file hashed above is read again here, and counted
+		// here only.)
 		r, err := e.Open()
 		if err != nil {
 			return nil, fmt.Errorf("squashfs: %w", err)
 		}
 		defer r.Close()
-		content = r
+		content = pack.ProgressReader(r, d.prog)
 	}
 	sum, err := d.store(e, rec, content, pre == nil)
 	if err != nil {

@@ -47,7 +47,7 @@ const noShell = "warning: the image has no /bin/sh: apptainer exec works, but ap
 	"without --entry-point, need one; add a shell to the first item (a profile with bash or dash)"
 
 func (format) Write(ctx context.Context, t *pack.Tree, out string, opts *formats.Options) (*formats.Result, error) {
-	size, err := formats.WriteFile(ctx, out, func(w formats.File) error {
+	size, err := formats.WriteFile(ctx, out, opts.Progress, func(w formats.File) error {
 		return Write(ctx, w, t, Options{Compression: opts.Compression, Level: opts.Level, BlockSize: opts.BlockSize,
 			Concurrency: opts.Concurrency, Progress: opts.Progress})
 	})

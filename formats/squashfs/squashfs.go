@@ -36,8 +36,8 @@ type Options struct {
 	// Concurrency is how many blocks are compressed at once; 0 means
 	// runtime.GOMAXPROCS(0). The image does not depend on it.
 	Concurrency int
-	// Progress receives each file once its content is read; nil means
-	// none.
+	// Progress receives the content as it is read, and each file once
+	// it is; nil means none.
 	Progress pack.Progress
 }
 
@@ -167,6 +167,7 @@ func (iw *imageWriter) write(ctx context.Context) error {
 
 	// Data.
 	d, err := newDataWriter(ctx, o, algo, opts.Level, opts.BlockSize, opts.Concurrency)
+	d.prog = opts.Progress
 	if err != nil {
 		return err
 	}
@@ -181,7 +182,7 @@ func (iw *imageWriter) write(ctx context.Context) error {
 			return err
 		}
 		node.data = rec
-		opts.Progress.Add(1, node.entry.Size)
+		opts.Progress.Add(1, 0)
 	}
 	if err := d.flush(); err != nil {
 		return err

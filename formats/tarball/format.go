@@ -40,7 +40,7 @@ func (f format) Check(out string, opts *formats.Options) error {
 }
 
 func (format) Write(ctx context.Context, t *pack.Tree, out string, opts *formats.Options) (*formats.Result, error) {
-	size, err := formats.WriteFile(ctx, out, func(w formats.File) error {
+	size, err := formats.WriteFile(ctx, out, opts.Progress, func(w formats.File) error {
 		return Write(ctx, w, t, Options{Compression: opts.Compression, Level: opts.Level, Concurrency: opts.Concurrency, Progress: opts.Progress})
 	})
 	if err != nil {
