@@ -37,6 +37,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./closure/
 	$(GO) test -run '^$$' -fuzz '^FuzzWrite$$' -fuzztime $(SQUASHFS_FUZZ) -fuzzminimizetime 200x ./formats/squashfs/
 	$(GO) test -run '^$$' -fuzz '^FuzzPipeline$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./formats/compress/
+	$(GO) test -run '^$$' -fuzz '^FuzzCompression$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./formats/
 
 bench: deps build
 	bench/run.sh
