@@ -64,8 +64,9 @@ type Extension struct {
 // Options are what gpack pack asks of a format, resolved by the CLI. Each
 // format reads the fields that apply to it; Check refuses the others.
 type Options struct {
-	// Compression is one of the format's Compressors, and Level within
-	// its levels (never 0: the CLI resolves the default).
+	// Compression is one of the format's Compressors, and Level a level
+	// it takes, resolved (Compression returns both): the default when
+	// none was asked for, 0 only for a compressor without levels.
 	Compression compress.Algo
 	Level       int
 	// BlockSize is the squashfs block size; 0 means the default.

@@ -375,6 +375,10 @@ func TestPackOutputDiscipline(t *testing.T) {
 				if len(ents) > 0 {
 					break
 				}
+				if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid)); err != nil || bytes.Contains(st, []byte(") Z ")) {
+					cmd.Wait()
+					t.Fatalf("gpack exited before it wrote anything: %s", stderr.String())
+				}
 				time.Sleep(10 * time.Millisecond)
 			}
 			cmd.Process.Signal(sig)

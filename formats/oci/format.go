@@ -46,20 +46,20 @@ func (f imageFormat) archive(out string) bool {
 }
 
 func (f imageFormat) Check(out string, opts *formats.Options) error {
-	io := &opts.Image
-	if io.MaxLayers != 0 && io.MaxLayers < 2 {
-		return usererr.Usagef("--max-layers %d: an image needs at least 2 layers (the items, and the rest of the tree)", io.MaxLayers)
+	img := &opts.Image
+	if img.MaxLayers != 0 && img.MaxLayers < 2 {
+		return usererr.Usagef("--max-layers %d: an image needs at least 2 layers (the items, and the rest of the tree)", img.MaxLayers)
 	}
-	if io.Tag != "" {
-		if _, err := ParseTag(io.Tag, &pack.Tree{}); err != nil {
+	if img.Tag != "" {
+		if _, err := ParseTag(img.Tag, &pack.Tree{}); err != nil {
 			return &usererr.Error{Kind: usererr.Usage, What: err.Error(), Err: err}
 		}
 	}
-	if io.Arch != "" && !knownArch[io.Arch] {
-		return usererr.Usagef("--arch %q: the architectures are GOARCH names such as amd64, arm64, 386, arm, ppc64le, riscv64 or s390x", io.Arch)
+	if img.Arch != "" && !knownArch[img.Arch] {
+		return usererr.Usagef("--arch %q: the architectures are GOARCH names such as amd64, arm64, 386, arm, ppc64le, riscv64 or s390x", img.Arch)
 	}
-	if io.Push != "" {
-		if _, err := ParseReference(io.Push, io.Insecure); err != nil {
+	if img.Push != "" {
+		if _, err := ParseReference(img.Push, img.Insecure); err != nil {
 			return err
 		}
 	}
@@ -73,8 +73,8 @@ func (f imageFormat) Check(out string, opts *formats.Options) error {
 }
 
 func (f imageFormat) Write(ctx context.Context, t *pack.Tree, out string, opts *formats.Options) (*formats.Result, error) {
-	io := &opts.Image
-	tag, err := ParseTag(io.Tag, t)
+	img := &opts.Image
+	tag, err := ParseTag(img.Tag, t)
 	if err != nil {
 		return nil, err
 	}
@@ -85,13 +85,13 @@ func (f imageFormat) Write(ctx context.Context, t *pack.Tree, out string, opts *
 	im, err := Build(ctx, t, Options{
 		Compression: opts.Compression,
 		Level:       opts.Level,
-		MaxLayers:   io.MaxLayers,
-		References:  io.References,
-		Arch:        io.Arch,
+		MaxLayers:   img.MaxLayers,
+		References:  img.References,
+		Arch:        img.Arch,
 		Entrypoint:  entry,
-		Cmd:         io.Cmd,
-		CacheDir:    io.CacheDir,
-		NoCache:     io.NoCache,
+		Cmd:         img.Cmd,
+		CacheDir:    img.CacheDir,
+		NoCache:     img.NoCache,
 		Jobs:        opts.Concurrency,
 		Progress:    opts.Progress,
 	})
@@ -121,12 +121,12 @@ func (f imageFormat) Write(ctx context.Context, t *pack.Tree, out string, opts *
 			r.Size = fi.Size()
 		}
 	}
-	if io.Push != "" {
-		ref, err := ParseReference(io.Push, io.Insecure)
+	if img.Push != "" {
+		ref, err := ParseReference(img.Push, img.Insecure)
 		if err != nil {
 			return nil, err
 		}
-		if err := Push(ctx, io.Push, im, PushOptions{Insecure: io.Insecure}); err != nil {
+		if err := Push(ctx, img.Push, im, PushOptions{Insecure: img.Insecure}); err != nil {
 			return nil, err
 		}
 		r.Image.Pushed = ref.Name()
