@@ -23,12 +23,14 @@ type StoreOptions struct {
 	Jobs         int
 }
 
+// AddFlags adds the flags that choose and read a store to f.
 func (o *StoreOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Store, "store", "", "the store directory (default: the directory of the given items)")
 	f.BoolVar(&o.AllowMissing, "allow-missing", false, "go on when an item refers to a store path that is not in the store")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "files scanned at once (default: two per CPU)")
 }
 
+// load computes the closure of paths.
 func (o *StoreOptions) load(ctx context.Context, paths []string) (*closure.Graph, error) {
 	return closure.Load(ctx, paths, closure.LoadOptions{
 		Options:      closure.Options{Workers: o.Jobs},
@@ -45,6 +47,7 @@ type ClosureOptions struct {
 	JSON  bool
 }
 
+// AddFlags adds the flags of gpack closure to f.
 func (o *ClosureOptions) AddFlags(f *pflag.FlagSet) {
 	o.StoreOptions.AddFlags(f)
 	f.BoolVar(&o.Size, "size", false, "show each item's own size and closure size (NAR sizes, as nix path-info -rsS)")
