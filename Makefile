@@ -38,6 +38,8 @@ COMPRESS_FUZZ ?= 1000x
 # TestFuzzTargetsListed fails when a Fuzz function is missing here.
 FUZZ_TARGETS := \
 	./closure/:FuzzScan:$(FUZZTIME) \
+	./formats/:FuzzCompression:$(FUZZTIME) \
+	./formats/compress/:FuzzPipeline:$(FUZZTIME) \
 	./formats/compress/:FuzzRoundTrip:$(COMPRESS_FUZZ) \
 	./formats/squashfs/:FuzzWrite:$(SQUASHFS_FUZZ) \
 	./launcher/contract/:FuzzParseManifest:$(FUZZTIME)

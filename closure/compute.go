@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gpack/gpack/internal/usererr"
 	"io/fs"
 	"os"
 	"runtime"
@@ -176,7 +177,7 @@ func Compute(ctx context.Context, s *Store, roots []string, opts Options) (*Grap
 		i, ok := index[p]
 		if !ok {
 			r.mu.Unlock()
-			return nil, &Error{Path: p, What: "not an item of the store " + quotePath(s.Dir), Fix: "give items of one store"}
+			return nil, &usererr.Error{Path: p, What: "not an item of the store " + usererr.Quote(s.Dir), Fix: "give items of one store"}
 		}
 		rootList = append(rootList, p)
 		r.visitLocked(i)
@@ -227,7 +228,7 @@ func uniq(s []string) []string {
 // not depend on which worker failed first, and says how many more there are.
 func (r *run) firstError() error {
 	key := func(e error) string {
-		var ue *Error
+		var ue *usererr.Error
 		if errors.As(e, &ue) {
 			return ue.Path
 		}
@@ -432,11 +433,11 @@ func readError(p string, err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case errors.Is(err, fs.ErrPermission):
-		return &Error{Path: p, What: "permission denied", Fix: "gpack must read every file of the closure; make it readable or run gpack as its owner", Err: err}
+		return &usererr.Error{Path: p, What: "permission denied", Fix: "gpack must read every file of the closure; make it readable or run gpack as its owner", Err: err}
 	case errors.Is(err, fs.ErrNotExist):
-		return &Error{Path: p, What: "vanished while it was scanned", Fix: "do not run the garbage collector while gpack runs", Err: err}
+		return &usererr.Error{Path: p, What: "vanished while it was scanned", Fix: "do not run the garbage collector while gpack runs", Err: err}
 	}
-	return &Error{Path: p, What: "cannot read: " + errText(err), Err: err}
+	return &usererr.Error{Path: p, What: "cannot read: " + errText(err), Err: err}
 }
 
 func specialFile(p string, t fs.FileMode) error {
@@ -451,7 +452,7 @@ func specialFile(p string, t fs.FileMode) error {
 	case t&fs.ModeDevice != 0:
 		kind = "block device"
 	}
-	return &Error{Path: p, What: "a " + kind + " inside a store item", Fix: "store items hold only files, directories and symlinks; remove it or rebuild the item"}
+	return &usererr.Error{Path: p, What: "a " + kind + " inside a store item", Fix: "store items hold only files, directories and symlinks; remove it or rebuild the item"}
 }
 
 // graph turns the scan's state into a Graph.

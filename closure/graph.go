@@ -211,3 +211,12 @@ func (e Evidence) Context(item string, radius int) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// References returns the direct references of every item, by path.
+func (g *Graph) References() map[string][]string {
+	refs := make(map[string][]string, len(g.Items))
+	for p, it := range g.Items {
+		refs[p] = it.References
+	}
+	return refs
+}

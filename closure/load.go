@@ -3,6 +3,7 @@ package closure
 import (
 	"context"
 	"fmt"
+	"github.com/gpack/gpack/internal/usererr"
 	"sort"
 	"strings"
 )
@@ -35,7 +36,7 @@ func Load(ctx context.Context, paths []string, opts LoadOptions) (*Graph, error)
 		if storeDir == "" {
 			storeDir = st
 		} else if st != storeDir {
-			return nil, &Error{Path: p, What: "is in the store " + quotePath(st) + ", not in " + quotePath(storeDir), Fix: "give items of one store"}
+			return nil, &usererr.Error{Path: p, What: "is in the store " + usererr.Quote(st) + ", not in " + usererr.Quote(storeDir), Fix: "give items of one store"}
 		}
 		roots = append(roots, item)
 	}
@@ -77,7 +78,7 @@ func (g *Graph) missingError() error {
 	if n > 1 {
 		more = fmt.Sprintf(" (and %d more)", n-1)
 	}
-	return &Error{
+	return &usererr.Error{
 		Path: where,
 		What: "refers to " + strings.TrimSuffix(first.Path, "-") + "-…, which is not in the store" + more,
 		Fix:  "build or fetch that item into the store first, or pass --allow-missing to go on without it",

@@ -3,6 +3,7 @@ package closure
 import (
 	"errors"
 	"fmt"
+	"github.com/gpack/gpack/internal/usererr"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -31,36 +32,6 @@ func init() {
 		b32code[Base32Chars[i]] = byte(i)
 		isB32[Base32Chars[i]] = true
 	}
-}
-
-// Error is a failure caused by the user's input: it names the path, says what
-// is wrong and what to do. The CLI prints it as one line.
-type Error struct {
-	Path string // the file or item concerned
-	What string // what is wrong, e.g. "permission denied"
-	Fix  string // what the user can do about it, may be empty
-	Err  error  // the underlying error, may be nil
-}
-
-func (e *Error) Error() string {
-	s := quotePath(e.Path) + ": " + e.What
-	if e.Fix != "" {
-		s += "; " + e.Fix
-	}
-	return s
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// quotePath shows a path as is unless it holds bytes that would break a
-// one-line message (newlines, invalid UTF-8, control characters).
-func quotePath(p string) string {
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f || r == '\uFFFD' {
-			return fmt.Sprintf("%q", p)
-		}
-	}
-	return p
 }
 
 // ValidName reports whether name is a store item name: 32 base32 characters,
@@ -151,11 +122,11 @@ func OpenStore(dir string) (*Store, error) {
 func storeDirError(dir string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrPermission):
-		return &Error{Path: dir, What: "cannot list the store directory (permission denied)", Fix: "gpack needs read access to the store directory to learn its items; ask its owner for r-x or pass --store with a readable copy", Err: err}
+		return &usererr.Error{Path: dir, What: "cannot list the store directory (permission denied)", Fix: "gpack needs read access to the store directory to learn its items; ask its owner for r-x or pass --store with a readable copy", Err: err}
 	case errors.Is(err, fs.ErrNotExist):
-		return &Error{Path: dir, What: "store directory does not exist", Fix: "check --store or the path you gave", Err: err}
+		return &usererr.Error{Path: dir, What: "store directory does not exist", Fix: "check --store or the path you gave", Err: err}
 	}
-	return &Error{Path: dir, What: "cannot list the store directory: " + errText(err), Err: err}
+	return &usererr.Error{Path: dir, What: "cannot list the store directory: " + errText(err), Err: err}
 }
 
 // Len is the number of items in the store.
@@ -192,7 +163,7 @@ func Locate(path, storeDir string) (store, item string, err error) {
 			if _, err := os.Lstat(it); err != nil {
 				e := missingPath(it, err)
 				if via != "" && errors.Is(err, fs.ErrNotExist) {
-					e = &Error{Path: path, What: "dangling symlink to " + quotePath(p) + ": store item " + quotePath(it) + " does not exist", Fix: "build or fetch it again, or give the store item itself", Err: err}
+					e = &usererr.Error{Path: path, What: "dangling symlink to " + usererr.Quote(p) + ": store item " + usererr.Quote(it) + " does not exist", Fix: "build or fetch it again, or give the store item itself", Err: err}
 				}
 				return "", "", e
 			}
@@ -201,7 +172,7 @@ func Locate(path, storeDir string) (store, item string, err error) {
 		next, link, err := resolveOne(p)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && via != "" {
-				return "", "", &Error{Path: path, What: "dangling symlink: " + quotePath(via) + " points to " + quotePath(p) + ", which does not exist", Fix: "rebuild the target or give a store item", Err: err}
+				return "", "", &usererr.Error{Path: path, What: "dangling symlink: " + usererr.Quote(via) + " points to " + usererr.Quote(p) + ", which does not exist", Fix: "rebuild the target or give a store item", Err: err}
 			}
 			return "", "", missingPath(p, err)
 		}
@@ -210,7 +181,7 @@ func Locate(path, storeDir string) (store, item string, err error) {
 		}
 		p, via = next, link
 	}
-	return "", "", &Error{Path: path, What: "too many levels of symbolic links", Fix: "give the store item itself"}
+	return "", "", &usererr.Error{Path: path, What: "too many levels of symbolic links", Fix: "give the store item itself"}
 }
 
 // itemOf finds the item in a lexically clean absolute path.
@@ -287,29 +258,29 @@ func resolveOne(p string) (next, link string, err error) {
 func missingPath(p string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return &Error{Path: p, What: "no such file or directory", Fix: "check the path", Err: err}
+		return &usererr.Error{Path: p, What: "no such file or directory", Fix: "check the path", Err: err}
 	case errors.Is(err, fs.ErrPermission):
-		return &Error{Path: p, What: "permission denied", Fix: "make it readable or run gpack as a user who can read it", Err: err}
+		return &usererr.Error{Path: p, What: "permission denied", Fix: "make it readable or run gpack as a user who can read it", Err: err}
 	}
-	return &Error{Path: p, What: errText(err), Err: err}
+	return &usererr.Error{Path: p, What: errText(err), Err: err}
 }
 
 func malformed(p string) error {
-	return &Error{Path: p, What: "malformed store item name", Fix: "a store item is named <32 characters of " + Base32Chars + ">-<name> with name in [A-Za-z0-9+-._?=]"}
+	return &usererr.Error{Path: p, What: "malformed store item name", Fix: "a store item is named <32 characters of " + Base32Chars + ">-<name> with name in [A-Za-z0-9+-._?=]"}
 }
 
 func notInStore(arg, resolved, storeDir string) error {
 	what := "not in a store"
 	if resolved != arg {
-		what += " (resolves to " + quotePath(resolved) + ")"
+		what += " (resolves to " + usererr.Quote(resolved) + ")"
 	}
 	if storeDir != "" {
-		what = "not in the store " + quotePath(storeDir)
+		what = "not in the store " + usererr.Quote(storeDir)
 		if resolved != arg {
-			what += " (resolves to " + quotePath(resolved) + ")"
+			what += " (resolves to " + usererr.Quote(resolved) + ")"
 		}
 	}
-	return &Error{Path: arg, What: what, Fix: "give a store item such as /gnu/store/<hash>-<name>, a path inside one, or a link to one; --store DIR names the store"}
+	return &usererr.Error{Path: arg, What: what, Fix: "give a store item such as /gnu/store/<hash>-<name>, a path inside one, or a link to one; --store DIR names the store"}
 }
 
 // errText is err's message without the "op path:" prefix that *fs.PathError

@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/gpack/gpack/closure"
+	"github.com/gpack/gpack/internal/usererr"
 )
 
 // LinkRequest is a -S LINK=TARGET request: a relative symlink at LINK that points
@@ -21,6 +25,12 @@ type LinkRequest struct {
 	Link   string // absolute in the pack, e.g. /bin
 	Target string // relative to the first item, e.g. bin
 }
+
+// WrappersLink is -S /bin=bin, which guix pack users give for a /bin of the
+// profile's programs. With Options.Relocatable the wrappers' bin/ is that
+// /bin already (each wrapper runs a program of the profile's bin/ or
+// sbin/), so Build leaves the link out instead of refusing two /bin.
+var WrappersLink = LinkRequest{Link: "/bin", Target: "bin"}
 
 // ParseSymlink parses LINK=TARGET.
 func ParseSymlink(s string) (LinkRequest, error) {
@@ -35,13 +45,17 @@ func ParseSymlink(s string) (LinkRequest, error) {
 
 // Options say what goes into the tree besides the closure.
 type Options struct {
-	// Symlinks are the -S requests.
+	// Symlinks are the -S requests. With Relocatable, WrappersLink is left
+	// out: the wrappers are /bin.
 	Symlinks []LinkRequest
 	// Relocatable adds the launcher, the manifest and a bin/ wrapper for
 	// every executable in bin/ and sbin/ of the root items.
 	Relocatable bool
-	// Launcher is the launcher binary, needed when Relocatable.
-	Launcher []byte
+	// Launcher returns the launcher binary for an architecture (a GOARCH
+	// name), needed when Relocatable. The pack's architecture is that of
+	// its programs (programArch), so that an aarch64 closure gets the
+	// aarch64 launcher; an error refuses the pack.
+	Launcher func(arch string) ([]byte, error)
 	// Manifest renders the manifest for the wrappers; needed when
 	// Relocatable. It is a function so that this package does not depend
 	// on the launcher's.
@@ -50,7 +64,8 @@ type Options struct {
 	// manifest and its empty mount point go, relative to the pack root.
 	LauncherPath, ManifestPath, RootDir string
 	// FirstWins resolves two root items that offer the same program name
-	// in favour of the first; otherwise that is an error.
+	// in favour of the first; otherwise that is an error, unless both
+	// names resolve to one file (a profile and the package it links to).
 	FirstWins bool
 	// Mtime is every entry's modification time (default: 1 s after the
 	// epoch, as guix pack and Nix use).
@@ -101,6 +116,11 @@ func Build(ctx context.Context, g *closure.Graph, opts Options) (*Tree, error) {
 		}
 	}
 	for _, s := range opts.Symlinks {
+		if opts.Relocatable && s == WrappersLink {
+			// guix pack users spell the profile's /bin this way; with
+			// -R the wrappers are that /bin.
+			continue
+		}
 		if err := b.symlink(s, g); err != nil {
 			return nil, err
 		}
@@ -138,7 +158,7 @@ func (b *builder) add(e Entry) error {
 		if old.Kind == Dir && e.Kind == Dir {
 			return nil
 		}
-		return &closure.Error{Path: "/" + e.Path, What: fmt.Sprintf("two entries of the pack want this path (a %s and a %s)", old.Kind, e.Kind), Fix: "change the -S links so they do not meet the store, bin/ of -R, or each other"}
+		return &usererr.Error{Path: "/" + e.Path, What: fmt.Sprintf("two entries of the pack want this path (a %s and a %s)", old.Kind, e.Kind), Fix: "change the -S links so they do not meet the store, bin/ of -R, or each other"}
 	}
 	b.index[e.Path] = len(b.t.Entries)
 	b.t.Entries = append(b.t.Entries, e)
@@ -197,14 +217,14 @@ func (b *builder) walk(ctx context.Context, src, rel string) error {
 		}
 		return nil
 	}
-	return &closure.Error{Path: src, What: "a special file inside a store item", Fix: "store items hold only files, directories and symlinks"}
+	return &usererr.Error{Path: src, What: "a special file inside a store item", Fix: "store items hold only files, directories and symlinks"}
 }
 
 func readError(p string, err error) error {
 	if errors.Is(err, fs.ErrPermission) {
-		return &closure.Error{Path: p, What: "permission denied", Fix: "make it readable or run gpack as its owner", Err: err}
+		return &usererr.Error{Path: p, What: "permission denied", Fix: "make it readable or run gpack as its owner", Err: err}
 	}
-	return &closure.Error{Path: p, What: err.Error(), Err: err}
+	return &usererr.Error{Path: p, What: err.Error(), Err: err}
 }
 
 // symlink adds a -S link, relative to its own directory.
@@ -215,14 +235,14 @@ func (b *builder) symlink(s LinkRequest, g *closure.Graph) error {
 	storeRel := strings.TrimPrefix(g.Store, "/")
 	link := strings.TrimPrefix(s.Link, "/")
 	if link == storeRel || strings.HasPrefix(link, storeRel+"/") || strings.HasPrefix(storeRel, link+"/") {
-		return &closure.Error{Path: s.Link, What: "-S link would replace the store or one of its parents", Fix: "choose a LINK outside " + g.Store}
+		return &usererr.Error{Path: s.Link, What: "-S link would replace the store or one of its parents", Fix: "choose a LINK outside " + g.Store}
 	}
 	target := strings.TrimPrefix(g.Roots[0], "/")
 	if s.Target != "" {
 		target += "/" + s.Target
 	}
 	if _, err := os.Lstat("/" + target); err != nil {
-		return &closure.Error{Path: "/" + target, What: "-S target does not exist in the first item", Fix: "TARGET is relative to " + g.Roots[0]}
+		return &usererr.Error{Path: "/" + target, What: "-S target does not exist in the first item", Fix: "TARGET is relative to " + g.Roots[0]}
 	}
 	rel, err := filepath.Rel(path.Dir(link), target)
 	if err != nil {
@@ -237,7 +257,7 @@ func (b *builder) symlink(s LinkRequest, g *closure.Graph) error {
 // wrappers adds the launcher, one hard link to it per program of the root
 // items' bin/ and sbin/, and the manifest.
 func (b *builder) wrappers(g *closure.Graph, opts Options) error {
-	if len(opts.Launcher) == 0 || opts.Manifest == nil || opts.LauncherPath == "" || opts.ManifestPath == "" {
+	if opts.Launcher == nil || opts.Manifest == nil || opts.LauncherPath == "" || opts.ManifestPath == "" {
 		return fmt.Errorf("a relocatable pack needs the launcher and its manifest")
 	}
 	programs := map[string]string{}
@@ -260,13 +280,15 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 				}
 				mine[name] = true
 				if other, ok := from[name]; ok {
-					if opts.FirstWins {
+					// A profile and the package it links to offer
+					// one file under one name: nothing to choose.
+					if opts.FirstWins || sameFile(programs[name], prog) {
 						continue
 					}
-					return &closure.Error{Path: prog, What: "program name " + name + " is offered by both " + other + " and " + item, Fix: "pack one of them, or pass --collisions=first to keep the first item's"}
+					return &usererr.Error{Path: prog, What: "program name " + name + " is offered by both " + other + " and " + item, Fix: "pack one of them, or pass --collisions=first to keep the first item's"}
 				}
 				if strings.ContainsAny(name, "\t\n") {
-					return &closure.Error{Path: prog, What: "a program name with a tab or newline cannot be wrapped", Fix: "rename it in the item"}
+					return &usererr.Error{Path: prog, What: "a program name with a tab or newline cannot be wrapped", Fix: "rename it in the item"}
 				}
 				from[name] = item
 				programs[name] = prog
@@ -274,12 +296,21 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 		}
 	}
 	if len(programs) == 0 {
-		return &closure.Error{Path: g.Roots[0], What: "no executable in bin/ or sbin/ of the given items, so -R has nothing to wrap", Fix: "give the item (or profile) that holds the programs"}
+		return &usererr.Error{Path: g.Roots[0], What: "no executable in bin/ or sbin/ of the given items, so -R has nothing to wrap", Fix: "give the item (or profile) that holds the programs"}
 	}
 	manifest, err := opts.Manifest(g.Store, programs)
 	if err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
+	arch, archOf, err := b.programArch(programs)
+	if err != nil {
+		return err
+	}
+	launcher, err := opts.Launcher(arch)
+	if err != nil {
+		return &usererr.Error{Path: archOf, What: "-R: " + err.Error()}
+	}
+	b.t.LauncherArch = arch
 	for _, p := range []string{opts.LauncherPath, opts.ManifestPath, opts.RootDir} {
 		if p != "" {
 			if err := b.parents(p); err != nil {
@@ -287,7 +318,7 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 			}
 		}
 	}
-	if err := b.add(Entry{Path: opts.LauncherPath, Kind: File, Mode: 0o555, Size: int64(len(opts.Launcher)), Data: opts.Launcher}); err != nil {
+	if err := b.add(Entry{Path: opts.LauncherPath, Kind: File, Mode: 0o555, Size: int64(len(launcher)), Data: launcher}); err != nil {
 		return err
 	}
 	if err := b.add(Entry{Path: opts.ManifestPath, Kind: File, Mode: 0o444, Size: int64(len(manifest)), Data: manifest}); err != nil {
@@ -308,6 +339,50 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 	}
 	b.t.Programs = programs
 	return nil
+}
+
+// programArch is the architecture of the programs the wrappers run: that of
+// the first, in name order, that is an ELF file after its symlinks, else
+// (scripts only) that of the first ELF file of the closure. It also returns
+// the file it read.
+func (b *builder) programArch(programs map[string]string) (string, string, error) {
+	for _, name := range slices.Sorted(maps.Keys(programs)) {
+		real, err := filepath.EvalSymlinks(programs[name])
+		if err != nil {
+			continue
+		}
+		f, err := os.Open(real)
+		if err != nil {
+			continue
+		}
+		var h [20]byte
+		_, err = io.ReadFull(f, h[:])
+		f.Close()
+		if err != nil {
+			continue
+		}
+		arch, ok, err := ELFArch(h[:])
+		if err != nil {
+			return "", real, &usererr.Error{Path: real, What: "-R: the program's architecture is unknown (" + err.Error() + ")",
+				Fix: "pack without -R, and run the pack extracted at /"}
+		}
+		if ok {
+			return arch, real, nil
+		}
+	}
+	arch, err := entriesArch(b.t.Store, b.t.Entries)
+	if err != nil {
+		return "", "", &usererr.Error{Path: b.t.Store, What: "-R: " + err.Error(), Fix: "pack without -R"}
+	}
+	return arch, b.t.Store, nil
+}
+
+// sameFile reports whether two programs are, after their symlinks, one
+// file.
+func sameFile(a, b string) bool {
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && ra == rb
 }
 
 // runnable reports whether prog, after its symlinks, is an executable

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func fakeManifest(store string, programs map[string]string) ([]byte, error) {
 
 var relocatable = Options{
 	Relocatable:  true,
-	Launcher:     []byte("launcher"),
+	Launcher:     func(string) ([]byte, error) { return []byte("launcher"), nil },
 	Manifest:     fakeManifest,
 	LauncherPath: ".gpack/launcher",
 	ManifestPath: ".gpack/manifest",
@@ -129,15 +130,41 @@ func TestBuild(t *testing.T) {
 	}
 }
 
+// addItem writes a new item into a test store: files maps relative paths
+// to contents, made executable.
+func addItem(t *testing.T, store, name string, files map[string]string) string {
+	t.Helper()
+	item := filepath.Join(store, teststore.Hash(name)+"-"+name)
+	for rel, content := range files {
+		p := filepath.Join(item, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return item
+}
+
 func TestBuildErrors(t *testing.T) {
 	ts := teststore.New(t, t.TempDir())
+	// Another hello, a file of its own.
+	other := addItem(t, ts.Dir, "other-hello", map[string]string{"bin/hello": "#!/bin/sh\necho other\n"})
+	otherGraph := func() *closure.Graph {
+		g, err := closure.Load(context.Background(), []string{ts.Path("profile"), other}, closure.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
 	tests := []struct {
 		name  string
 		roots []string
 		opts  func() Options
 		has   string
 	}{
-		{"collision", []string{"profile", "hello"}, func() Options { return relocatable }, "offered by both"},
+		{"collision", nil, func() Options { return relocatable }, "program name hello is offered by both"},
 		{"-S over the store", []string{"profile"}, func() Options {
 			o := Options{Symlinks: []LinkRequest{{Link: ts.Dir, Target: "bin"}}}
 			return o
@@ -145,24 +172,63 @@ func TestBuildErrors(t *testing.T) {
 		{"-S target missing", []string{"profile"}, func() Options {
 			return Options{Symlinks: []LinkRequest{{Link: "/x", Target: "nothing"}}}
 		}, "does not exist"},
-		{"-S /bin with -R", []string{"profile"}, func() Options {
+		{"-S /bin=etc with -R", []string{"profile"}, func() Options {
 			o := relocatable
-			o.Symlinks = []LinkRequest{{Link: "/bin", Target: "bin"}}
+			o.Symlinks = []LinkRequest{{Link: "/bin", Target: "etc"}}
 			return o
 		}, "two entries"},
 		{"nothing to wrap", []string{"noref"}, func() Options { return relocatable }, "nothing to wrap"},
 	}
 	for _, tt := range tests {
-		_, err := Build(context.Background(), graph(t, ts, tt.roots...), tt.opts())
+		g := otherGraph()
+		if tt.roots != nil {
+			g = graph(t, ts, tt.roots...)
+		}
+		_, err := Build(context.Background(), g, tt.opts())
 		if err == nil || !strings.Contains(err.Error(), tt.has) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.has)
 		}
 	}
 	o := relocatable
 	o.FirstWins = true
-	tr, err := Build(context.Background(), graph(t, ts, "profile", "hello"), o)
+	tr, err := Build(context.Background(), otherGraph(), o)
 	if err != nil || tr.Programs["hello"] != ts.Path("profile")+"/bin/hello" {
 		t.Errorf("--collisions=first: %v, hello runs %s", err, tr.Programs["hello"])
+	}
+}
+
+// TestSameProgram: a profile and the item its bin/hello links to offer
+// hello twice, but it is one file: not a collision.
+func TestSameProgram(t *testing.T) {
+	ts := teststore.New(t, t.TempDir())
+	tr, err := Build(context.Background(), graph(t, ts, "profile", "hello"), relocatable)
+	if err != nil {
+		t.Fatalf("profile and hello: %v", err)
+	}
+	if got := tr.Programs["hello"]; got != ts.Path("profile")+"/bin/hello" {
+		t.Errorf("hello runs %s, want the first item's", got)
+	}
+}
+
+// TestRelocatableBinLink: -R -S /bin=bin, as guix pack users write it,
+// makes /bin the wrappers' directory, not a second /bin.
+func TestRelocatableBinLink(t *testing.T) {
+	ts := teststore.New(t, t.TempDir())
+	o := relocatable
+	o.Symlinks = []LinkRequest{WrappersLink, {Link: "/etc/profile", Target: "etc/profile"}}
+	tr, err := Build(context.Background(), graph(t, ts, "profile"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := entryMap(tr)
+	if e := m["bin"]; e.Kind != Dir {
+		t.Errorf("/bin is a %s, want the wrappers' directory", e.Kind)
+	}
+	if e := m["bin/hello"]; e.Kind != HardLink {
+		t.Errorf("/bin/hello is a %s, want a wrapper", e.Kind)
+	}
+	if e := m["etc/profile"]; e.Kind != Symlink {
+		t.Errorf("the other -S link is a %s", e.Kind)
 	}
 }
 

@@ -11,13 +11,15 @@ import (
 // SingularityOptions describe the Apptainer/Singularity metadata of an
 // image.
 type SingularityOptions struct {
-	// Store is the store directory, e.g. /gnu/store.
-	Store string
 	// Profile is the first item, whose bin/ becomes /bin and the PATH.
 	Profile string
 	// EntryPoint is the program `apptainer run` starts, relative to the
-	// profile or absolute in the store; "" for none.
+	// profile or absolute in the store (as EntryPoint returns it); "" for
+	// none.
 	EntryPoint string
+	// Links are the tree's -S links: an /etc among them (or below it)
+	// takes the place of the /etc files made for Charliecloud.
+	Links []LinkRequest
 }
 
 // Singularity returns what Apptainer and Singularity expect in an image
@@ -30,10 +32,14 @@ type SingularityOptions struct {
 //   - with an entry point, /.singularity.d/runscript and actions/run as
 //     symlinks to it, so that `apptainer run` needs no shell in the image;
 //   - empty /proc, /sys, /dev, /home and /tmp (1777), where the runtime
-//     mounts its own.
+//     mounts its own;
+//   - unless a link of Links is /etc or below it, /etc with empty group,
+//     hosts, passwd and resolv.conf: Charliecloud's ch-run, which runs
+//     squashfs images too, binds the host's files over those and refuses
+//     an image that lacks them.
 //
-// The /bin link to the profile's bin is a -S request, which the caller adds
-// (Link{"/bin", "bin"}).
+// The /bin link to the profile's bin is a -S request, which ImageLinks
+// adds.
 func Singularity(o SingularityOptions) []Entry {
 	var env strings.Builder
 	env.WriteString("# Written by gpack: the environment of the pack's profile.\n")
@@ -61,7 +67,17 @@ func Singularity(o SingularityOptions) []Entry {
 	for _, d := range []string{"proc", "sys", "dev", "home"} {
 		es = append(es, Entry{Path: d, Kind: Dir, Mode: dirMode})
 	}
-	return append(es, Entry{Path: "tmp", Kind: Dir, Mode: 0o1777})
+	es = append(es, Entry{Path: "tmp", Kind: Dir, Mode: 0o1777})
+	for _, l := range o.Links {
+		if l := strings.Trim(l.Link, "/"); l == "etc" || strings.HasPrefix(l, "etc/") {
+			return es
+		}
+	}
+	es = append(es, Entry{Path: "etc", Kind: Dir, Mode: dirMode})
+	for _, f := range []string{"group", "hosts", "passwd", "resolv.conf"} {
+		es = append(es, fileEntry("etc/"+f, 0o644, ""))
+	}
+	return es
 }
 
 func fileEntry(p string, mode fs.FileMode, data string) Entry {

@@ -18,11 +18,16 @@ func TestSingularity(t *testing.T) {
 		etcProfile  bool
 		wantRun     string // the runscript's target, "" for none
 		wantSourced bool
+		links       []LinkRequest
+		wantEtc     bool
 	}{
-		{name: "no entry point"},
-		{name: "entry point in the profile", entry: "bin/hello", wantRun: profile + "/bin/hello"},
-		{name: "absolute entry point", entry: "/gnu/store/x-hello/bin/hello", wantRun: "/gnu/store/x-hello/bin/hello"},
-		{name: "Guix profile", etcProfile: true, wantSourced: true},
+		{name: "no entry point", wantEtc: true},
+		{name: "entry point in the profile", entry: "bin/hello", wantRun: profile + "/bin/hello", wantEtc: true},
+		{name: "absolute entry point", entry: "/gnu/store/x-hello/bin/hello", wantRun: "/gnu/store/x-hello/bin/hello", wantEtc: true},
+		{name: "Guix profile", etcProfile: true, wantSourced: true, wantEtc: true},
+		{name: "-S /etc", links: []LinkRequest{{Link: "/etc", Target: "etc"}}},
+		{name: "-S /etc/profile", links: []LinkRequest{{Link: "/etc/profile", Target: "etc/profile"}}},
+		{name: "-S /etcetera", links: []LinkRequest{{Link: "/etcetera", Target: "etc"}}, wantEtc: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			etc := filepath.Join(profile, "etc/profile")
@@ -32,7 +37,7 @@ func TestSingularity(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			es := Singularity(SingularityOptions{Store: "/gnu/store", Profile: profile, EntryPoint: tc.entry})
+			es := Singularity(SingularityOptions{Profile: profile, EntryPoint: tc.entry, Links: tc.links})
 			byPath := map[string]Entry{}
 			for _, e := range es {
 				byPath[e.Path] = e
@@ -66,6 +71,12 @@ func TestSingularity(t *testing.T) {
 			}
 			if byPath["tmp"].Mode != 0o1777 {
 				t.Errorf("/tmp mode %o, want 1777", byPath["tmp"].Mode)
+			}
+			// ch-run's placeholders, unless -S makes an /etc.
+			for _, f := range []string{"etc", "etc/group", "etc/hosts", "etc/passwd", "etc/resolv.conf"} {
+				if _, ok := byPath[f]; ok != tc.wantEtc {
+					t.Errorf("/%s made: %v, want %v", f, ok, tc.wantEtc)
+				}
 			}
 		})
 	}

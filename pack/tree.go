@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -123,6 +124,9 @@ type Tree struct {
 	// Programs maps each wrapper name of a relocatable pack to the store
 	// program it runs; empty for other packs.
 	Programs map[string]string
+	// LauncherArch is the architecture (a GOARCH name) of a relocatable pack's
+	// programs, whose launcher the pack carries; "" without -R.
+	LauncherArch string
 	// Mtime is the modification time of every entry.
 	Mtime time.Time
 }
@@ -136,6 +140,53 @@ func (t *Tree) Totals() (files int, bytes int64) {
 		}
 	}
 	return files, bytes
+}
+
+// Resolve returns the entry that p (relative to the pack root) names once
+// the symlinks on the way are followed inside the tree, as a reader of the
+// unpacked pack or a container would: an absolute target starts again at
+// the pack root. It reports false when nothing is there, or the links loop.
+func (t *Tree) Resolve(p string) (*Entry, bool) {
+	index := make(map[string]int, len(t.Entries))
+	for i := range t.Entries {
+		index[t.Entries[i].Path] = i
+	}
+	cur := ""
+	rest := strings.Split(p, "/")
+	for hops := 0; len(rest) > 0; {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if cur = path.Dir(cur); cur == "." {
+				cur = ""
+			}
+			continue
+		}
+		next := path.Join(cur, c)
+		i, ok := index[next]
+		if !ok {
+			return nil, false
+		}
+		if e := &t.Entries[i]; e.Kind == Symlink {
+			// Linux's limit on links followed in one lookup.
+			if hops++; hops > 40 {
+				return nil, false
+			}
+			if strings.HasPrefix(e.Target, "/") {
+				cur = ""
+			}
+			rest = append(strings.Split(e.Target, "/"), rest...)
+			continue
+		}
+		cur = next
+	}
+	if cur == "" {
+		return nil, false
+	}
+	return &t.Entries[index[cur]], true
 }
 
 // Less is the order of a tree's entries: closure.PathLess, GNU tar's
@@ -193,10 +244,18 @@ func Validate(t *Tree) error {
 	return nil
 }
 
-// Progress receives what a format has written so far. Formats call Add
-// after each file; the CLI renders it.
+// Progress receives what a format has read and written so far, for a
+// display that tells the truth while the work is long (a big file, the
+// last blocks of a slow compressor). Formats report content bytes as they
+// read them, each file once it is done (Add(1, 0)), and output bytes as
+// they are written, so that over a whole write the Adds sum to
+// Tree.Totals(). A Progress need not be safe for concurrent use.
 type Progress interface {
+	// Add reports files finished and bytes of content read since the
+	// last call.
 	Add(files int, bytes int64)
+	// Wrote reports bytes of output written since the last call.
+	Wrote(bytes int64)
 }
 
 // NoProgress discards progress.
@@ -204,6 +263,43 @@ type NoProgress struct{}
 
 // Add does nothing.
 func (NoProgress) Add(int, int64) {}
+
+// Wrote does nothing.
+func (NoProgress) Wrote(int64) {}
+
+// ProgressReader returns a reader that reports what is read from r to p,
+// so that a large file moves the display while it is read.
+func ProgressReader(r io.Reader, p Progress) io.Reader { return progressReader{r, p} }
+
+type progressReader struct {
+	r io.Reader
+	p Progress
+}
+
+func (pr progressReader) Read(b []byte) (int, error) {
+	n, err := pr.r.Read(b)
+	if n > 0 {
+		pr.p.Add(0, int64(n))
+	}
+	return n, err
+}
+
+// ProgressWriter returns a writer that reports what is written to w as
+// output.
+func ProgressWriter(w io.Writer, p Progress) io.Writer { return progressWriter{w, p} }
+
+type progressWriter struct {
+	w io.Writer
+	p Progress
+}
+
+func (pw progressWriter) Write(b []byte) (int, error) {
+	n, err := pw.w.Write(b)
+	if n > 0 {
+		pw.p.Wrote(int64(n))
+	}
+	return n, err
+}
 
 // ContextReader returns a reader that fails with ctx's error once ctx ends,
 // so that a format copying a large file stops at Ctrl-C mid-file rather than

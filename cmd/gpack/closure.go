@@ -13,22 +13,25 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gpack/gpack/closure"
+	"github.com/gpack/gpack/internal/usererr"
 )
 
-// storeOptions are the flags of every command that reads a closure.
-type storeOptions struct {
+// StoreOptions are the flags of every command that reads a closure.
+type StoreOptions struct {
 	Store        string
 	AllowMissing bool
 	Jobs         int
 }
 
-func (o *storeOptions) AddFlags(f *pflag.FlagSet) {
+// AddFlags adds the flags that choose and read a store to f.
+func (o *StoreOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Store, "store", "", "the store directory (default: the directory of the given items)")
 	f.BoolVar(&o.AllowMissing, "allow-missing", false, "go on when an item refers to a store path that is not in the store")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "files scanned at once (default: two per CPU)")
 }
 
-func (o *storeOptions) load(ctx context.Context, paths []string) (*closure.Graph, error) {
+// load computes the closure of paths.
+func (o *StoreOptions) load(ctx context.Context, paths []string) (*closure.Graph, error) {
 	return closure.Load(ctx, paths, closure.LoadOptions{
 		Options:      closure.Options{Workers: o.Jobs},
 		StoreDir:     o.Store,
@@ -36,23 +39,24 @@ func (o *storeOptions) load(ctx context.Context, paths []string) (*closure.Graph
 	})
 }
 
-// closureOptions are the flags of gpack closure.
-type closureOptions struct {
-	storeOptions
+// ClosureOptions are the flags of gpack closure.
+type ClosureOptions struct {
+	StoreOptions
 	Size  bool
 	Graph string
 	JSON  bool
 }
 
-func (o *closureOptions) AddFlags(f *pflag.FlagSet) {
-	o.storeOptions.AddFlags(f)
+// AddFlags adds the flags of gpack closure to f.
+func (o *ClosureOptions) AddFlags(f *pflag.FlagSet) {
+	o.StoreOptions.AddFlags(f)
 	f.BoolVar(&o.Size, "size", false, "show each item's own size and closure size (NAR sizes, as nix path-info -rsS)")
 	f.StringVar(&o.Graph, "graph", "", "print the reference graph in this format: dot")
 	f.BoolVar(&o.JSON, "json", false, "print the whole graph with exact sizes and references as JSON")
 }
 
 func newClosureCommand() *cobra.Command {
-	var opts closureOptions
+	var opts ClosureOptions
 	cmd := &cobra.Command{
 		Use:   "closure [flags] PATH...",
 		Short: "Print every store item the given items reference, transitively",
@@ -63,7 +67,7 @@ PATH is a store item, a path inside one, or a symlink chain that ends in one
 (a profile link such as ~/.guix-profile). References are found as the store
 daemons find them: by scanning every file's bytes, every symlink target and
 every file name for the hash parts of the store's items. No daemon and no root
-are needed.`,
+are needed.` + exitStatusHelp,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runClosure(cmd.Context(), cmd.OutOrStdout(), opts, args)
@@ -73,12 +77,12 @@ are needed.`,
 	return cmd
 }
 
-func runClosure(ctx context.Context, stdout io.Writer, opts closureOptions, args []string) error {
+func runClosure(ctx context.Context, stdout io.Writer, opts ClosureOptions, args []string) error {
 	if opts.Graph != "" && opts.Graph != "dot" {
-		return usageError{fmt.Errorf("--graph %q: the only graph format is dot", opts.Graph)}
+		return usererr.Usagef("--graph %q: the only graph format is dot", opts.Graph)
 	}
 	if opts.Graph != "" && opts.JSON {
-		return usageError{fmt.Errorf("--graph and --json do not go together")}
+		return usererr.Usagef("--graph and --json do not go together")
 	}
 	g, err := opts.load(ctx, args)
 	if err != nil {

@@ -2,11 +2,18 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/gpack/gpack/internal/nixstore"
 	"github.com/gpack/gpack/internal/teststore"
@@ -42,12 +49,12 @@ func TestDockerImageNix(t *testing.T) {
 	ns := nixstore.New(t)
 	dir := openTempDir(t)
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
-	build := func(out string) imageSummary {
+	build := func(out string) packSummary {
 		r := gpack(t, 0, "pack", "-q", "--json", "-f", "docker", "--image-tag", "gpack-test/profile:1", "-o", out, ns.Items["profile"])
 		if r.code != 0 {
 			t.Fatalf("gpack pack -f docker: %s", r.stderr)
 		}
-		var s imageSummary
+		var s packSummary
 		if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
 			t.Fatalf("--json: %v: %s", err, r.stdout)
 		}
@@ -142,8 +149,8 @@ func TestImageBadInput(t *testing.T) {
 		has  string
 	}{
 		{"bad tag", []string{"-f", "docker", "--image-tag", "Bad Tag!"}, 2, "tag"},
-		{"bad push reference", []string{"-f", "oci", "--push", "no spaces allowed/x"}, 1, "reference"},
-		{"unknown arch", []string{"-f", "docker", "--arch", "pdp11"}, 1, "pdp11"},
+		{"bad push reference", []string{"-f", "oci", "--push", "no spaces allowed/x"}, 2, "reference"},
+		{"unknown arch", []string{"-f", "docker", "--arch", "pdp11"}, 2, "pdp11"},
 		{"one layer", []string{"-f", "docker", "--max-layers", "1"}, 2, "--max-layers 1"},
 		{"xz layers", []string{"-f", "oci", "-C", "xz"}, 2, "gzip or zstd"},
 		{"push a tarball", []string{"--push", "localhost:1/x"}, 2, "--push needs"},
@@ -152,5 +159,47 @@ func TestImageBadInput(t *testing.T) {
 			args := append([]string{"pack", "-q", "-o", filepath.Join(dir, "out")}, tc.args...)
 			oneLineError(t, gpack(t, 0, append(args, item)...), tc.code, tc.has)
 		})
+	}
+}
+
+// TestPushJSON: --push --json says which reference got which digest, and
+// the registry serves that manifest there; without -o nothing is written
+// locally.
+func TestPushJSON(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	dir := openTempDir(t)
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/gpack-test/hello:1"
+
+	cmd := exec.Command(gpackBin, "pack", "-q", "--json", "-f", "oci", "--push", ref, ts.Path("hello"))
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("gpack pack --push: %v", err)
+	}
+	var s packSummary
+	if err := json.Unmarshal(out, &s); err != nil {
+		t.Fatalf("--json: %v\n%s", err, out)
+	}
+	if s.Pushed == nil || s.Pushed.Reference != ref || s.Pushed.Digest != s.Digest || !strings.HasPrefix(s.Digest, "sha256:") {
+		t.Fatalf("--json pushed %+v, digest %q; want %s and the image digest", s.Pushed, s.Digest, ref)
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(r)
+	if err != nil || desc.Digest.String() != s.Digest {
+		t.Errorf("the registry has %v (%v) at %s, --json says %s", desc, err, ref, s.Digest)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 || ents[0].Name() != "cache" {
+		t.Errorf("a push without -o wrote %v", ents)
+	}
+	// The text output names the same.
+	r2 := gpack(t, 0, "pack", "-q", "-f", "oci", "--push", ref, ts.Path("hello"))
+	if r2.stdout != ref+"@"+s.Digest+"\n" {
+		t.Errorf("text output %q, want %s@%s", r2.stdout, ref, s.Digest)
 	}
 }

@@ -180,8 +180,27 @@ func TestWhyCommand(t *testing.T) {
 	r = gpack(t, 0, "why", ts.Path("hello"), ts.Path("dash"))
 	oneLineError(t, r, exitNotFound, "does not depend on")
 	r = gpack(t, 0, "why", ts.Path("hello"))
-	if r.code != exitUsage {
-		t.Errorf("why with one argument: exit %d", r.code)
+	oneLineError(t, r, exitUsage, "see 'gpack why --help'")
+}
+
+// TestUsage: an unknown command is bad usage like any other (exit 2), and
+// a flag error points to the help of the command that was run.
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		has  []string
+	}{
+		{[]string{"pakc"}, []string{`unknown command "pakc"`, "did you mean pack?", "gpack --help"}},
+		{[]string{"frobnicate", "x"}, []string{`unknown command "frobnicate"`}},
+		{[]string{"--bogus"}, []string{"unknown flag: --bogus", "see 'gpack --help'"}},
+		{[]string{"closure", "--bogus", "x"}, []string{"unknown flag: --bogus", "see 'gpack closure --help'"}},
+		{[]string{"pack", "--level", "x", "y"}, []string{"--level", "see 'gpack pack --help'"}},
+		{[]string{"pack"}, []string{"see 'gpack pack --help'"}},
+	} {
+		oneLineError(t, gpack(t, 0, tc.args...), exitUsage, tc.has...)
+	}
+	if r := gpack(t, 0); r.code != 0 || !strings.Contains(r.stdout, "EXIT STATUS") || !strings.Contains(r.stdout, "129") {
+		t.Errorf("gpack alone: exit %d, %q", r.code, r.stdout)
 	}
 }
 

@@ -14,20 +14,15 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/gpack/gpack/closure"
-	"github.com/gpack/gpack/formats/compress"
-	"github.com/gpack/gpack/formats/squashfs"
-	"github.com/gpack/gpack/formats/tarball"
-	"github.com/gpack/gpack/internal/atomicfile"
-	"github.com/gpack/gpack/launcher/contract"
-	"github.com/gpack/gpack/launcher/launcherbin"
+	"github.com/gpack/gpack/formats"
+	"github.com/gpack/gpack/internal/usererr"
 	"github.com/gpack/gpack/pack"
 )
 
-// packOptions are the flags of gpack pack, named as guix pack names them
+// PackOptions are the flags of gpack pack, named as guix pack names them
 // where they mean the same.
-type packOptions struct {
-	storeOptions
+type PackOptions struct {
+	StoreOptions
 	Format      string
 	Compression string
 	Level       int
@@ -47,10 +42,15 @@ type packOptions struct {
 	JSON        bool
 }
 
-func (o *packOptions) AddFlags(f *pflag.FlagSet) {
-	o.storeOptions.AddFlags(f)
-	f.StringVarP(&o.Format, "format", "f", "tarball", "output format: tarball, squashfs, docker or oci")
-	f.StringVarP(&o.Compression, "compression", "C", "gzip", "compressor: gzip, zstd, xz or none (squashfs: also lz4)")
+// AddFlags adds the flags of gpack pack to f.
+func (o *PackOptions) AddFlags(f *pflag.FlagSet) {
+	o.StoreOptions.AddFlags(f)
+	var names []string
+	for _, pf := range packFormats {
+		names = append(names, pf.Name())
+	}
+	f.StringVarP(&o.Format, "format", "f", packFormats[0].Name(), "output format: "+strings.Join(names, ", "))
+	f.StringVarP(&o.Compression, "compression", "C", "", "compressor: gzip, zstd, xz, lz4 or none, as the format takes them (default: what -o's name says, x.tar.zst for zstd, else gzip)")
 	f.StringVar(&o.BlockSize, "block-size", "128K", "squashfs data block size, a power of two from 4K to 1M")
 	f.StringVar(&o.Push, "push", "", "docker, oci: push the image to this registry reference (REGISTRY/NAME[:TAG]); without -o no local file is written")
 	f.BoolVar(&o.Insecure, "insecure", false, "with --push: allow a registry over plain HTTP or with an unverified certificate")
@@ -60,16 +60,16 @@ func (o *packOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.ImageTag, "image-tag", "", "docker, oci: the image's name:tag (default <first-item-name>:latest)")
 	f.IntVar(&o.Level, "level", 0, "compression level (default: the compressor's; see gpack pack --help)")
 	f.BoolVarP(&o.Relocatable, "relocatable", "R", false, "add the launcher and bin/ wrappers, so the pack runs wherever it is unpacked")
-	f.StringArrayVarP(&o.Symlinks, "symlink", "S", nil, "add a relative symlink LINK=TARGET into the first item, e.g. -S /bin=bin (repeatable)")
-	f.StringVar(&o.EntryPoint, "entry-point", "", "the program, relative to the first item, that images run (used by squashfs and docker; checked here)")
-	f.StringVarP(&o.Output, "output", "o", "", "output (default in the current directory: <first-item-name>.tar.<ext>, .squashfs, .docker.tar, or the .oci layout directory; -f oci -o X.tar writes an oci-archive)")
+	f.StringArrayVarP(&o.Symlinks, "symlink", "S", nil, "add a relative symlink LINK=TARGET into the first item, e.g. -S /bin=bin (repeatable; with -R, /bin=bin is the wrappers)")
+	f.StringVar(&o.EntryPoint, "entry-point", "", "the program images run: bin/NAME or /bin/NAME of the first item, or a store path (squashfs runscript, docker and oci Entrypoint)")
+	f.StringVarP(&o.Output, "output", "o", "", "output (default in the current directory: <first-item-name>.tar.gz (or the -C's extension), .squashfs, .docker.tar, or the .oci layout directory; -f oci -o X.tar writes an oci-archive)")
 	f.StringVar(&o.Collisions, "collisions", "error", "with -R, when two items offer the same program name: error or first")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress display")
 	f.BoolVar(&o.JSON, "json", false, "print a JSON summary instead of the output path")
 }
 
 func newPackCommand() *cobra.Command {
-	var opts packOptions
+	var opts PackOptions
 	cmd := &cobra.Command{
 		Use:   "pack [flags] PATH...",
 		Short: "Write the closure of store items as a tarball, a squashfs image or a container image",
@@ -82,7 +82,9 @@ static launcher and ./bin/<name> for every program in bin/ and sbin/ of the
 given items: unpack it anywhere and run ./bin/<name>, no root needed.
 
 Compression: gzip (default; parallel, within 1 % of gzip -9's size), zstd
-(level 3 by default), xz (level 6, parallel blocks), none.
+(level 3 by default), xz (level 6, parallel blocks), none. Without -C the
+output's name chooses: -o x.tar.zst (or .tzst) is zstd, .tar.xz (.txz) xz,
+.tar.gz (.tgz) gzip, .tar none; a -C that contradicts the name is an error.
 
 -f squashfs writes a SquashFS 4.0 image with the same tree (no squashfs-tools
 needed), ready for Apptainer/Singularity as guix pack makes it: /bin is the
@@ -98,16 +100,21 @@ credential helpers, and skipping the blobs the registry has. Each store item
 is a layer of its own (up to --max-layers; beyond, the items most others
 depend on keep theirs), so images that share items share layers. Compressed
 layers are cached in $XDG_CACHE_HOME/gpack/layers (~/.cache/gpack/layers);
-remove that directory to clear it. -C gzip (default) or zstd.`,
+remove that directory to clear it. -C gzip (default) or zstd.
+
+--entry-point bin/NAME, /bin/NAME and the store path of NAME mean the same
+program of the first item in every format.` + exitStatusHelp,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runPack(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), opts, args)
+			return runPack(cmd.Context(), opts, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	opts.AddFlags(cmd.Flags())
 	return cmd
 }
 
+// packSummary is --json: the output, what went in, and for images what the
+// image is.
 type packSummary struct {
 	Output   string  `json:"output"`
 	Size     int64   `json:"size"`
@@ -116,164 +123,134 @@ type packSummary struct {
 	BytesIn  int64   `json:"bytesIn"`
 	BytesOut int64   `json:"bytesOut"`
 	Seconds  float64 `json:"seconds"`
+
+	Digest string      `json:"digest,omitempty"`
+	Tag    string      `json:"tag,omitempty"`
+	Pushed *pushedJSON `json:"pushed,omitempty"`
+	Layers int         `json:"layers,omitempty"`
+	Reused int         `json:"layersReused,omitempty"`
 }
 
-func runPack(ctx context.Context, stdout, stderr io.Writer, opts packOptions, args []string) error {
-	start := time.Now()
-	var (
-		algo      compress.Algo
-		sqAlgo    squashfs.Algo
-		blockSize int
-		err       error
-	)
-	switch opts.Format {
-	case "tarball":
-		algo, err = compress.ParseAlgo(opts.Compression)
-		if err != nil {
-			return usageError{err}
-		}
-		if opts.Level != 0 {
-			if lo, hi := algo.LevelRange(); opts.Level < lo || opts.Level > hi {
-				return usageError{fmt.Errorf("--level %d: %s takes %d to %d", opts.Level, algo, lo, hi)}
-			}
-		}
-	case "squashfs":
-		sqAlgo, err = squashfs.ParseAlgo(opts.Compression)
-		if err != nil {
-			return usageError{err}
-		}
-		if opts.Level != 0 {
-			if lo, hi := sqAlgo.LevelRange(); opts.Level < lo || opts.Level > hi {
-				if lo == 0 && hi == 0 {
-					return usageError{fmt.Errorf("--level %d: squashfs %s has no levels", opts.Level, sqAlgo)}
-				}
-				return usageError{fmt.Errorf("--level %d: squashfs %s takes %d to %d", opts.Level, sqAlgo, lo, hi)}
-			}
-		}
-		if blockSize, err = parseBlockSize(opts.BlockSize); err != nil {
-			return usageError{err}
-		}
-	case "docker", "oci":
-		algo, err = compress.ParseAlgo(opts.Compression)
-		if err != nil || (algo != compress.Gzip && algo != compress.Zstd) {
-			return usageError{fmt.Errorf("-C %q: image layers are gzip or zstd", opts.Compression)}
-		}
-		if opts.Level != 0 {
-			if lo, hi := algo.LevelRange(); opts.Level < lo || opts.Level > hi {
-				return usageError{fmt.Errorf("--level %d: %s takes %d to %d", opts.Level, algo, lo, hi)}
-			}
-		}
-		if opts.MaxLayers < 2 {
-			return usageError{fmt.Errorf("--max-layers %d: an image needs at least 2 layers (the items, and the rest of the tree)", opts.MaxLayers)}
-		}
-	default:
-		return usageError{fmt.Errorf("-f %q: the formats are: tarball, squashfs, docker, oci", opts.Format)}
+// pushedJSON says where an image went: the full reference and the
+// manifest's digest, which `docker pull REF@DIGEST` takes.
+type pushedJSON struct {
+	Reference string `json:"reference"`
+	Digest    string `json:"digest"`
+}
+
+// packRequest is what the flags ask for, checked before any work.
+type packRequest struct {
+	format formats.Format
+	opts   formats.Options
+	links  []pack.LinkRequest
+	mtime  time.Time
+}
+
+// parse checks every flag that can be checked without the closure.
+func (o *PackOptions) parse() (*packRequest, error) {
+	f, err := formats.Lookup(packFormats, o.Format)
+	if err != nil {
+		return nil, err
 	}
-	if opts.Push != "" && opts.Format != "docker" && opts.Format != "oci" {
-		return usageError{fmt.Errorf("--push needs -f docker or -f oci")}
+	r := &packRequest{format: f}
+	if r.opts.Compression, r.opts.Level, err = formats.Compression(f, o.Output, o.Compression, o.Level); err != nil {
+		return nil, err
 	}
-	if opts.Collisions != "error" && opts.Collisions != "first" {
-		return usageError{fmt.Errorf("--collisions %q: want error or first", opts.Collisions)}
+	if r.opts.BlockSize, err = formats.ParseSize(o.BlockSize); err != nil {
+		return nil, usererr.Usagef("--block-size: %v", err)
 	}
-	var links []pack.LinkRequest
-	for _, s := range opts.Symlinks {
+	if o.Insecure && o.Push == "" {
+		return nil, usererr.Usagef("--insecure applies to --push, which is not given")
+	}
+	r.opts.Image = formats.ImageOptions{Tag: o.ImageTag, Push: o.Push, Insecure: o.Insecure, MaxLayers: o.MaxLayers, Arch: o.Arch, Cmd: o.Cmd}
+	if o.Collisions != "error" && o.Collisions != "first" {
+		return nil, usererr.Usagef("--collisions %q: want error or first", o.Collisions)
+	}
+	for _, s := range o.Symlinks {
 		l, err := pack.ParseSymlink(s)
 		if err != nil {
-			return usageError{err}
+			return nil, &usererr.Error{Kind: usererr.Usage, What: err.Error(), Err: err}
 		}
-		links = append(links, l)
+		r.links = append(r.links, l)
 	}
-	mtime, err := sourceDateEpoch()
-	if err != nil {
-		return usageError{err}
+	if r.mtime, err = sourceDateEpoch(); err != nil {
+		return nil, &usererr.Error{Kind: usererr.Usage, What: err.Error(), Err: err}
 	}
+	return r, nil
+}
 
+func runPack(ctx context.Context, opts PackOptions, args []string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	req, err := opts.parse()
+	if err != nil {
+		return err
+	}
+	f, fo := req.format, &req.opts
+	// An output that cannot be written fails before the closure is read.
+	if opts.Output != "" {
+		if err := f.Check(opts.Output, fo); err != nil {
+			return err
+		}
+	}
 	g, err := opts.load(ctx, args)
 	if err != nil {
 		return err
 	}
-	if opts.EntryPoint != "" {
-		ep := g.Roots[0] + "/" + strings.TrimPrefix(opts.EntryPoint, "/")
-		if _, err := os.Stat(ep); err != nil {
-			return &closure.Error{Path: ep, What: "--entry-point does not exist in the first item", Fix: "give a path relative to " + g.Roots[0]}
-		}
-		if opts.Format == "tarball" {
-			fmt.Fprintln(stderr, "gpack: note: --entry-point is used by images; a tarball ignores it")
-		}
-	}
-	var extra []pack.Entry
-	switch opts.Format {
-	case "squashfs":
-		links, extra = singularityExtras(stderr, g, links, opts.EntryPoint, opts.Relocatable)
-	case "docker", "oci":
-		links, _ = impliedBin(g, links, opts.Relocatable)
-	}
-	tree, err := pack.Build(ctx, g, pack.Options{
-		Extra:        extra,
-		Symlinks:     links,
-		Relocatable:  opts.Relocatable,
-		Launcher:     launcherAmd64(),
-		Manifest:     manifestBytes,
-		LauncherPath: contract.LauncherPath,
-		ManifestPath: contract.ManifestPath,
-		RootDir:      contract.RootDir,
-		FirstWins:    opts.Collisions == "first",
-		Mtime:        mtime,
-	})
-	if err != nil {
+	if fo.EntryPoint, err = pack.EntryPoint(g, opts.EntryPoint); err != nil {
 		return err
 	}
-
-	if opts.Format == "docker" || opts.Format == "oci" {
-		return runImage(ctx, stdout, stderr, opts, g, tree, algo, start)
-	}
-
+	fo.Image.References = g.References()
 	out := opts.Output
 	if out == "" {
-		out = itemName(g.Roots[0]) + ".tar" + algo.Ext()
-		if opts.Format == "squashfs" {
-			out = itemName(g.Roots[0]) + ".squashfs"
+		out = formats.DefaultOutput(f, itemName(g.Roots[0]), fo.Compression, fo)
+		if err := f.Check(out, fo); err != nil {
+			return err
 		}
 	}
-	f, err := atomicfile.Create(out)
+	popts := pack.Options{Symlinks: req.links, FirstWins: opts.Collisions == "first", Mtime: req.mtime}
+	if opts.Relocatable {
+		relocatable(&popts)
+	}
+	f.Prepare(&popts, g.Roots[0], fo)
+	tree, err := pack.Build(ctx, g, popts)
 	if err != nil {
 		return err
 	}
-	defer f.Abort()
-	counter := &countingWriter{w: f}
+
 	files, bytesIn := tree.Totals()
 	prog := newProgress(stderr, opts.Quiet || opts.JSON, files, bytesIn)
-	if opts.Format == "squashfs" {
-		err = squashfs.Write(ctx, counter, tree, squashfs.Options{Compression: sqAlgo, Level: opts.Level,
-			BlockSize: blockSize, Progress: prog})
-	} else {
-		err = tarball.Write(ctx, counter, tree, tarball.Options{Compression: algo, Level: opts.Level, Progress: prog})
-	}
+	fo.Progress = prog
+	res, err := f.Write(ctx, tree, out, fo)
 	prog.Done()
 	if err != nil {
 		return err
 	}
-	if err := f.Commit(); err != nil {
-		return err
+	for _, w := range res.Warnings {
+		fmt.Fprintln(stderr, "gpack: "+w)
 	}
 	if opts.JSON {
-		abs, _ := filepath.Abs(out)
+		s := packSummary{Size: res.Size, Items: len(tree.Items), Files: files, BytesIn: bytesIn, BytesOut: res.Size,
+			Seconds: time.Since(start).Seconds()}
+		if res.Output != "" {
+			s.Output, _ = filepath.Abs(res.Output)
+		}
+		if im := res.Image; im != nil {
+			s.BytesOut, s.Digest, s.Tag, s.Layers, s.Reused = im.LayerBytes, im.Digest, im.Tag, im.Layers, im.Reused
+			if im.Pushed != "" {
+				s.Pushed = &pushedJSON{Reference: im.Pushed, Digest: im.Digest}
+			}
+		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(packSummary{Output: abs, Size: counter.n, Items: len(tree.Items), Files: files,
-			BytesIn: bytesIn, BytesOut: counter.n, Seconds: time.Since(start).Seconds()})
+		return enc.Encode(s)
 	}
-	fmt.Fprintln(stdout, out)
+	if res.Output != "" {
+		fmt.Fprintln(stdout, res.Output)
+	}
+	if res.Image != nil && res.Image.Pushed != "" {
+		fmt.Fprintln(stdout, res.Image.Pushed+"@"+res.Image.Digest)
+	}
 	return nil
-}
-
-func manifestBytes(store string, programs map[string]string) ([]byte, error) {
-	var b strings.Builder
-	m := &contract.Manifest{Store: store, Programs: programs}
-	if _, err := m.WriteTo(&b); err != nil {
-		return nil, err
-	}
-	return []byte(b.String()), nil
 }
 
 // sourceDateEpoch is the packs' mtime: $SOURCE_DATE_EPOCH, else 1 s after
@@ -288,95 +265,4 @@ func sourceDateEpoch() (time.Time, error) {
 		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want a number of seconds", s)
 	}
 	return time.Unix(n, 0), nil
-}
-
-// countingWriter counts the size of the output: what was appended, since a
-// WriteAt (squashfs's superblock) only overwrites.
-type countingWriter struct {
-	w *atomicfile.File
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func (c *countingWriter) WriteAt(p []byte, off int64) (int, error) {
-	n, err := c.w.WriteAt(p, off)
-	c.n = max(c.n, off+int64(n))
-	return n, err
-}
-
-// impliedBin adds -S /bin=bin, as guix pack does for images, unless -S
-// names /bin already or -R puts the wrappers there (they run the store's
-// programs in place inside a container), or the first item has no bin/. It
-// reports whether the image has a /bin.
-func impliedBin(g *closure.Graph, links []pack.LinkRequest, relocatable bool) ([]pack.LinkRequest, bool) {
-	if relocatable {
-		return links, true
-	}
-	for _, l := range links {
-		if strings.Trim(l.Link, "/") == "bin" {
-			return links, true
-		}
-	}
-	if fi, err := os.Stat(g.Roots[0] + "/bin"); err == nil && fi.IsDir() {
-		return append(links, pack.LinkRequest{Link: "/bin", Target: "bin"}), true
-	}
-	return links, false
-}
-
-// parseBlockSize reads --block-size: bytes, or a number with K or M.
-func parseBlockSize(s string) (int, error) {
-	n, mult := strings.ToUpper(strings.TrimSpace(s)), 1
-	switch {
-	case strings.HasSuffix(n, "K"):
-		n, mult = strings.TrimSuffix(n, "K"), 1<<10
-	case strings.HasSuffix(n, "M"):
-		n, mult = strings.TrimSuffix(n, "M"), 1<<20
-	}
-	v, err := strconv.Atoi(n)
-	size := v * mult
-	if err != nil || v <= 0 || size < 4<<10 || size > 1<<20 || size&(size-1) != 0 {
-		return 0, fmt.Errorf("--block-size %q: want a power of two from 4K to 1M", s)
-	}
-	return size, nil
-}
-
-// singularityExtras adds what Apptainer and Singularity expect of a
-// squashfs image, as guix pack does: /bin as the first item's bin (unless
-// -S names /bin already, or -R puts the wrappers there) and the metadata of pack.Singularity. It warns
-// when the image has no /bin/sh, which apptainer shell (and run without a
-// runscript) need.
-func singularityExtras(stderr io.Writer, g *closure.Graph, links []pack.LinkRequest, entryPoint string, relocatable bool) ([]pack.LinkRequest, []pack.Entry) {
-	links, hasBin := impliedBin(g, links, relocatable)
-	profile := g.Roots[0]
-	if _, err := os.Stat(profile + "/bin/sh"); err != nil || !hasBin {
-		fmt.Fprintf(stderr, "gpack: warning: the image has no /bin/sh (%s/bin/sh): apptainer exec works, but apptainer shell, "+
-			"and apptainer run without --entry-point, need one; add a shell to the first item (a profile with bash or dash)\n", profile)
-	}
-	extra := pack.Singularity(pack.SingularityOptions{Store: g.Store, Profile: profile, EntryPoint: entryPoint})
-	hasEtc := false
-	for _, l := range links {
-		hasEtc = hasEtc || strings.Trim(l.Link, "/") == "etc" || strings.HasPrefix(strings.Trim(l.Link, "/"), "etc/")
-	}
-	if !hasEtc {
-		// Charliecloud's ch-run binds the host's passwd, group, hosts
-		// and resolv.conf over the image's, and refuses an image
-		// that lacks them.
-		extra = append(extra, pack.Entry{Path: "etc", Kind: pack.Dir, Mode: 0o755})
-		for _, f := range []string{"group", "hosts", "passwd", "resolv.conf"} {
-			extra = append(extra, pack.Entry{Path: "etc/" + f, Kind: pack.File, Mode: 0o644, Data: []byte{}})
-		}
-	}
-	return links, extra
-}
-
-// launcherAmd64 is the amd64 launcher, until the launcher follows the
-// closure's architecture.
-func launcherAmd64() []byte {
-	b, _ := launcherbin.Binary("amd64")
-	return b
 }

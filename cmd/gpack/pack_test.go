@@ -345,7 +345,8 @@ func TestPackOutputDiscipline(t *testing.T) {
 	oneLineError(t, r, exitError, "no space left on device")
 	noLeftovers(t, full)
 
-	// Ctrl-C in the middle: a big item that takes a while to compress.
+	// A signal in the middle: a big item that takes a while to compress.
+	// Each interrupt cleans up as Ctrl-C does and exits 128+n.
 	big := addItem(t, store, "big", nil)
 	f, err := os.Create(filepath.Join(big, "blob"))
 	if err != nil {
@@ -359,28 +360,92 @@ func TestPackOutputDiscipline(t *testing.T) {
 		f.Write(rnd)
 	}
 	f.Close()
-	outDir := openTempDir(t)
-	cmd := exec.Command(gpackBin, "pack", "-q", "-C", "xz", "-o", filepath.Join(outDir, "big.tar.xz"), big)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			outDir := openTempDir(t)
+			cmd := exec.Command(gpackBin, "pack", "-q", "-o", filepath.Join(outDir, "big.tar.xz"), big)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Wait until the temporary file exists, then signal.
+			for {
+				ents, _ := os.ReadDir(outDir)
+				if len(ents) > 0 {
+					break
+				}
+				if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid)); err != nil || bytes.Contains(st, []byte(") Z ")) {
+					cmd.Wait()
+					t.Fatalf("gpack exited before it wrote anything: %s", stderr.String())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			cmd.Process.Signal(sig)
+			err := cmd.Wait()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 128+int(sig) {
+				t.Errorf("after %v: %v, want exit %d; stderr %q", sig, err, 128+int(sig), stderr.String())
+			}
+			noLeftovers(t, outDir)
+		})
 	}
-	// Wait until the temporary file exists, then interrupt.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ents, _ := os.ReadDir(outDir)
-		if len(ents) > 0 || time.Now().After(deadline) {
-			break
+}
+
+// TestCompressionFromName: without -C, -o's name chooses the compressor;
+// the default name follows -C.
+func TestCompressionFromName(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	dir := openTempDir(t)
+	magic := map[string][]byte{
+		"gzip": {0x1f, 0x8b},
+		"zstd": {0x28, 0xb5, 0x2f, 0xfd},
+		"xz":   {0xfd, '7', 'z', 'X', 'Z', 0},
+	}
+	for _, tc := range []struct{ name, algo string }{
+		{"p.tar.gz", "gzip"}, {"p.tgz", "gzip"}, {"p.tar.zst", "zstd"}, {"p.tzst", "zstd"},
+		{"p.tar.xz", "xz"}, {"p.txz", "xz"}, {"p.tar", "none"}, {"p.pack", "gzip"},
+	} {
+		out := packTo(t, filepath.Join(dir, tc.name), ts.Path("hello"))
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		if m := magic[tc.algo]; m != nil && !bytes.HasPrefix(b, m) || tc.algo == "none" && (len(b) < 262 || string(b[257:262]) != "ustar") {
+			t.Errorf("-o %s: starts % x, want %s", tc.name, b[:min(len(b), 8)], tc.algo)
+		}
 	}
-	cmd.Process.Signal(syscall.SIGINT)
-	err = cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitSignal {
-		t.Errorf("after SIGINT: %v, stderr %q", err, stderr.String())
+	cmd := exec.Command(gpackBin, "pack", "-q", "-C", "zstd", ts.Path("hello"))
+	cmd.Dir = dir
+	if out, err := cmd.Output(); err != nil || string(out) != "hello.tar.zst\n" {
+		t.Errorf("default name with -C zstd: %v %q", err, out)
 	}
-	noLeftovers(t, outDir)
+}
+
+// TestOutputChecked: an output that cannot be written fails before any
+// work (here, before the missing item is even looked at), with what to do.
+func TestOutputChecked(t *testing.T) {
+	dir := openTempDir(t)
+	missing := filepath.Join(dir, "no", "such", "item")
+	for _, tc := range []struct {
+		name string
+		args []string
+		has  []string
+	}{
+		{"directory", []string{"-o", dir}, []string{dir + ": is a directory", "give the name of a file"}},
+		{"squashfs into a directory", []string{"-f", "squashfs", "-o", dir}, []string{"is a directory"}},
+		{"docker into a directory", []string{"-f", "docker", "-o", dir}, []string{"is a directory"}},
+		{"/proc", []string{"-o", "/proc/x.tar.gz"}, []string{"directory /proc is not writable"}},
+		{"missing directory", []string{"-o", filepath.Join(dir, "nodir", "x.tar")}, []string{"does not exist", "create the directory"}},
+		{"oci layout over a file", []string{"-f", "oci", "-o", "/etc/hostname"}, []string{"not a directory"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := gpack(t, 0, append(append([]string{"pack", "-q"}, tc.args...), missing)...)
+			oneLineError(t, r, exitError, tc.has...)
+			if strings.Contains(r.stderr, "no such file") && strings.Contains(r.stderr, "item") {
+				t.Errorf("the item was looked at first: %q", r.stderr)
+			}
+		})
+	}
 }
 
 // TestPackCommand covers the default output name, --json and usage errors.
@@ -401,13 +466,27 @@ func TestPackCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil || s.Items != 3 || s.Files < 3 || s.BytesOut == 0 || s.Size != s.BytesOut || s.BytesIn < 1<<20 {
 		t.Errorf("--json: %v %+v %s", err, s, r.stderr)
 	}
+	// -R -S /bin=bin, as guix pack users write it: /bin is the wrappers.
+	r = gpack(t, 0, "pack", "-q", "-R", "-S", "/bin=bin", "-C", "none", "-o", filepath.Join(dir, "r.tar"), ts.Path("profile"))
+	if r.code != 0 {
+		t.Errorf("-R -S /bin=bin: exit %d: %s", r.code, r.stderr)
+	} else if out, _ := exec.Command("tar", "-tvf", filepath.Join(dir, "r.tar"), "./bin/hello").Output(); !strings.Contains(string(out), "link to ./.gpack/launcher") {
+		t.Errorf("-R -S /bin=bin: ./bin/hello is %q, want a wrapper", out)
+	}
 	for _, tt := range []struct {
 		args []string
 		has  string
 	}{
 		{[]string{"-f", "deb"}, "formats"},
+		{[]string{"--no-such-flag"}, "see 'gpack pack --help'"},
+		{[]string{"-o", "x.tar.zst", "-C", "gzip"}, "-C gzip contradicts -o x.tar.zst"},
+		{[]string{"-o", "x.tgz", "-C", "none"}, "-C none contradicts -o x.tgz"},
+		{[]string{"--insecure"}, "--insecure applies to --push"},
 		{[]string{"-C", "lzip"}, "lzip"},
-		{[]string{"-C", "gzip", "--level", "42"}, "--level"},
+		{[]string{"-C", "gzip", "--level", "42"}, "--level 42: gzip takes 1 to 9"},
+		{[]string{"-C", "none", "--level", "3"}, "--level 3: none has no levels"},
+		{[]string{"-f", "squashfs", "-C", "xz", "--level", "3"}, "--level 3: xz has no levels"},
+		{[]string{"-C", "lz4"}, "-C lz4: -f tarball takes gzip, zstd, xz or none"},
 		{[]string{"--collisions", "last"}, "collisions"},
 		{[]string{"-S", "nolink"}, "LINK=TARGET"},
 	} {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,4 +174,87 @@ func TestSquashfsDeterministic(t *testing.T) {
 	if sums[0] != sums[1] || sums[1] != sums[2] {
 		t.Errorf("images differ with GOMAXPROCS: %v", sums)
 	}
+}
+
+// TestSquashfsShellWarning: the /bin/sh warning comes only when the image
+// has no shell, and only after the image is written, never before a fatal
+// error.
+func TestSquashfsShellWarning(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	dir := openTempDir(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		warn bool
+	}{
+		{"profile with sh", []string{"-o", filepath.Join(dir, "p.squashfs"), ts.Path("profile")}, 0, false},
+		{"profile with sh, -R", []string{"-R", "-o", filepath.Join(dir, "r.squashfs"), ts.Path("profile")}, 0, false},
+		{"no sh", []string{"-o", filepath.Join(dir, "h.squashfs"), ts.Path("hello")}, 0, true},
+		{"no sh, output fails", []string{"-o", filepath.Join(dir, "missing", "h.squashfs"), ts.Path("hello")}, exitError, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := gpack(t, 0, append([]string{"pack", "-q", "-f", "squashfs"}, tc.args...)...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", r.code, tc.code, r.stderr)
+			}
+			if got := strings.Contains(r.stderr, "no /bin/sh"); got != tc.warn {
+				t.Errorf("warning shown: %v, want %v: %q", got, tc.warn, r.stderr)
+			}
+			if tc.code != 0 {
+				oneLineError(t, r, tc.code, "does not exist")
+			}
+		})
+	}
+}
+
+// TestEntryPointSpellings: bin/hello, /bin/hello and the store path name
+// one program, in the squashfs runscript and in the image config alike.
+func TestEntryPointSpellings(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	dir := openTempDir(t)
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	want := ts.Path("profile") + "/bin/hello"
+	for i, ep := range []string{"bin/hello", "/bin/hello", want} {
+		img := packTo(t, filepath.Join(dir, fmt.Sprintf("%d.squashfs", i)), "-f", "squashfs", "--entry-point", ep, ts.Path("profile"))
+		out, err := exec.Command("unsquashfs", "-lls", img, ".singularity.d/runscript").Output()
+		if err != nil || !strings.Contains(string(out), "-> "+want+"\n") {
+			t.Errorf("--entry-point %s: runscript %v %s, want a link to %s", ep, err, out, want)
+		}
+		lay := packTo(t, filepath.Join(dir, fmt.Sprintf("%d.oci", i)), "-f", "oci", "--entry-point", ep, ts.Path("profile"))
+		if got := layoutEntrypoint(t, lay); len(got) != 1 || got[0] != want {
+			t.Errorf("--entry-point %s: image Entrypoint %q, want [%s]", ep, got, want)
+		}
+	}
+	r := gpack(t, 0, "pack", "-q", "-f", "oci", "-o", filepath.Join(dir, "bad.oci"), "--entry-point", "bin/nothing", ts.Path("profile"))
+	oneLineError(t, r, exitUsage, "--entry-point", "bin/nothing", "does not exist")
+}
+
+// layoutEntrypoint reads the Entrypoint of the one image of an OCI layout.
+func layoutEntrypoint(t *testing.T, layout string) []string {
+	t.Helper()
+	blob := func(digest string) []byte {
+		b, err := os.ReadFile(filepath.Join(layout, "blobs", strings.Replace(digest, ":", "/", 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var index struct{ Manifests []struct{ Digest string } }
+	var manifest struct{ Config struct{ Digest string } }
+	var config struct{ Config struct{ Entrypoint []string } }
+	b, err := os.ReadFile(filepath.Join(layout, "index.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &index)
+	}
+	if err != nil || len(index.Manifests) != 1 {
+		t.Fatalf("index.json: %v %s", err, b)
+	}
+	if err := json.Unmarshal(blob(index.Manifests[0].Digest), &manifest); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(blob(manifest.Config.Digest), &config); err != nil {
+		t.Fatal(err)
+	}
+	return config.Config.Entrypoint
 }

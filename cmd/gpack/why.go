@@ -11,10 +11,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gpack/gpack/closure"
+	"github.com/gpack/gpack/internal/usererr"
 )
 
 func newWhyCommand() *cobra.Command {
-	var opts storeOptions
+	var opts StoreOptions
 	cmd := &cobra.Command{
 		Use:   "why [flags] PATH DEP",
 		Short: "Show why a store item depends on another",
@@ -22,7 +23,7 @@ func newWhyCommand() *cobra.Command {
 the file inside the item that holds the reference (like nix why-depends).
 
 DEP is a store item (or a path in one, or a link to one), or the name of an
-item of PATH's closure without its hash, such as "glibc-2.39".`,
+item of PATH's closure without its hash, such as "glibc-2.39".` + exitStatusHelp,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runWhy(cmd.Context(), cmd.OutOrStdout(), opts, args[0], args[1])
@@ -32,7 +33,7 @@ item of PATH's closure without its hash, such as "glibc-2.39".`,
 	return cmd
 }
 
-func runWhy(ctx context.Context, stdout io.Writer, opts storeOptions, from, dep string) error {
+func runWhy(ctx context.Context, stdout io.Writer, opts StoreOptions, from, dep string) error {
 	g, err := opts.load(ctx, []string{from})
 	if err != nil {
 		return err
@@ -47,7 +48,7 @@ func runWhy(ctx context.Context, stdout io.Writer, opts storeOptions, from, dep 
 		return err
 	}
 	if len(hops) == 0 && root != to {
-		return &exitCodeError{code: exitNotFound, msg: fmt.Sprintf("%s does not depend on %s", root, to)}
+		return &usererr.Error{Kind: usererr.NotFound, What: fmt.Sprintf("%s does not depend on %s", root, to)}
 	}
 	fmt.Fprintln(stdout, root)
 	for i, h := range hops {
@@ -83,7 +84,7 @@ func findDep(g *closure.Graph, dep string) (string, error) {
 			return "", err
 		}
 		if g.Items[item] == nil {
-			return "", &exitCodeError{code: exitNotFound, msg: fmt.Sprintf("%s does not depend on %s", g.Roots[0], item)}
+			return "", &usererr.Error{Kind: usererr.NotFound, What: fmt.Sprintf("%s does not depend on %s", g.Roots[0], item)}
 		}
 		return item, nil
 	}
@@ -97,11 +98,11 @@ func findDep(g *closure.Graph, dep string) (string, error) {
 	sort.Strings(matches)
 	switch len(matches) {
 	case 0:
-		return "", &exitCodeError{code: exitNotFound, msg: fmt.Sprintf("no item named %q in the closure of %s", dep, g.Roots[0])}
+		return "", &usererr.Error{Kind: usererr.NotFound, What: fmt.Sprintf("no item named %q in the closure of %s", dep, g.Roots[0])}
 	case 1:
 		return matches[0], nil
 	}
-	return "", usageError{fmt.Errorf("%q names %d items of the closure (%s); give the store path", dep, len(matches), strings.Join(matches, ", "))}
+	return "", usererr.Usagef("%q names %d items of the closure (%s); give the store path", dep, len(matches), strings.Join(matches, ", "))
 }
 
 // showPath quotes file names that would break a line.

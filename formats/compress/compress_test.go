@@ -219,9 +219,11 @@ func TestParseAlgo(t *testing.T) {
 	}{
 		{"gzip", Gzip, ".gz"},
 		{"gz", Gzip, ".gz"},
+		{"zlib", Gzip, ".gz"},
 		{"zstd", Zstd, ".zst"},
 		{"zst", Zstd, ".zst"},
 		{"xz", Xz, ".xz"},
+		{"lz4", LZ4, ".lz4"},
 		{"none", None, ""},
 		{"XZ", Xz, ".xz"},
 	} {
@@ -232,9 +234,47 @@ func TestParseAlgo(t *testing.T) {
 	}
 	for _, in := range []string{"", "bzip2", "lzip", "gzip -9", "zstd3"} {
 		_, err := ParseAlgo(in)
-		if err == nil || !strings.Contains(err.Error(), "gzip, zstd, xz or none") {
+		if err == nil || !strings.Contains(err.Error(), "gzip, zstd, xz, lz4 or none") {
 			t.Errorf("ParseAlgo(%q): got %v, want an error listing the choices", in, err)
 		}
+	}
+}
+
+// TestCompressorLevel: one check of levels for every format, whose message
+// says what the compressor takes.
+func TestCompressorLevel(t *testing.T) {
+	gzip := Compressor{Gzip, Levels{1, 9, 6}}
+	none := Compressor{None, Levels{}}
+	for _, tc := range []struct {
+		c     Compressor
+		level int
+		want  int
+		err   string
+	}{
+		{gzip, 0, 6, ""},
+		{gzip, 1, 1, ""},
+		{gzip, 9, 9, ""},
+		{gzip, 10, 0, "gzip takes 1 to 9"},
+		{gzip, -1, 0, "gzip takes 1 to 9"},
+		{none, 0, 0, ""},
+		{none, 3, 0, "none has no levels"},
+	} {
+		got, err := tc.c.Level(tc.level)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("%s level %d: %v, want error %q", tc.c.Algo, tc.level, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s level %d: %d, %v; want %d", tc.c.Algo, tc.level, got, err, tc.want)
+		}
+	}
+	if got := List([]Algo{Gzip}); got != "gzip" {
+		t.Errorf("List of one: %q", got)
+	}
+	if got := List(AlgosOf(Streams)); got != "gzip, zstd, xz or none" {
+		t.Errorf("List of Streams: %q", got)
 	}
 }
 
@@ -244,13 +284,14 @@ func TestNewWriterRejects(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{"bzip2", Options{}, `unknown compression "bzip2"`},
-		{"gz", Options{}, `unknown compression "gz"`}, // aliases are for ParseAlgo
-		{Gzip, Options{Level: 10}, "gzip level 10 out of range 1-9"},
-		{Gzip, Options{Level: -1}, "gzip level -1 out of range 1-9"},
-		{Zstd, Options{Level: 23}, "zstd level 23 out of range 1-22"},
-		{Xz, Options{Level: 10}, "xz level 10 out of range 1-9"},
-		{None, Options{Level: 1}, "compression none takes no level"},
+		{"bzip2", Options{}, `compression "bzip2": a stream takes gzip, zstd, xz or none`},
+		{"gz", Options{}, `compression "gz"`}, // aliases are for ParseAlgo
+		{LZ4, Options{}, `compression "lz4"`},
+		{Gzip, Options{Level: 10}, "level 10: gzip takes 1 to 9"},
+		{Gzip, Options{Level: -1}, "level -1: gzip takes 1 to 9"},
+		{Zstd, Options{Level: 23}, "level 23: zstd takes 1 to 22"},
+		{Xz, Options{Level: 10}, "level 10: xz takes 1 to 9"},
+		{None, Options{Level: 1}, "level 1: none has no levels"},
 		{Gzip, Options{Concurrency: -1}, "concurrency -1 is negative"},
 	} {
 		_, err := NewWriter(io.Discard, tc.algo, tc.opts)
@@ -258,15 +299,14 @@ func TestNewWriterRejects(t *testing.T) {
 			t.Errorf("NewWriter(%q, %+v): got %v, want %q", tc.algo, tc.opts, err, tc.want)
 		}
 	}
-	for _, a := range algos {
-		lo, hi := a.LevelRange()
-		for l := lo; l <= hi; l++ {
-			if _, err := NewWriter(io.Discard, a, Options{Level: l}); err != nil {
-				t.Errorf("%s level %d: %v", a, l, err)
+	for _, c := range Streams {
+		for l := c.Min; l <= c.Max; l++ {
+			if _, err := NewWriter(io.Discard, c.Algo, Options{Level: l}); err != nil {
+				t.Errorf("%s level %d: %v", c.Algo, l, err)
 			}
 		}
-		if d := a.DefaultLevel(); d < lo || d > hi {
-			t.Errorf("%s default level %d outside %d-%d", a, d, lo, hi)
+		if d := c.Default; d < c.Min || d > c.Max {
+			t.Errorf("%s default level %d outside %d-%d", c.Algo, d, c.Min, c.Max)
 		}
 	}
 }
@@ -494,8 +534,8 @@ func TestWriterErrors(t *testing.T) {
 		for _, after := range []int{0, 5, 10, 1000, 300_000} {
 			t.Run(fmt.Sprintf("%s/after %d", a, after), func(t *testing.T) {
 				before := runtime.NumGoroutine()
-				lo, _ := a.LevelRange()
-				zw, err := NewWriter(&failWriter{n: after}, a, Options{Level: lo, Concurrency: 2})
+				c, _ := Find(Streams, a)
+				zw, err := NewWriter(&failWriter{n: after}, a, Options{Level: c.Min, Concurrency: 2})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -615,5 +655,44 @@ func TestMemoryBounded(t *testing.T) {
 				t.Errorf("peak live heap %d MiB for %d MiB of input, limit %d MiB", peak/MiB, total/MiB, tc.limit/MiB)
 			}
 		})
+	}
+}
+
+// TestFingerprint: the fingerprint names every parameter that changes the
+// bytes, so that a cache keyed by it never serves bytes made another way.
+func TestFingerprint(t *testing.T) {
+	gz := Fingerprint(Gzip, 0)
+	for _, want := range []string{streamRules, "gzip level 9", fmt.Sprintf("block %d", gzipBlockSize), fmt.Sprintf("dict %d", gzipDictSize), "klauspost/compress@"} {
+		if !strings.Contains(gz, want) {
+			t.Errorf("gzip fingerprint %q lacks %q", gz, want)
+		}
+	}
+	if xz := Fingerprint(Xz, 9); !strings.Contains(xz, fmt.Sprintf("block %d dict %d", xzBlockSize(9), xzDictCap[9])) {
+		t.Errorf("xz level 9 fingerprint %q lacks its block and dictionary sizes", xz)
+	}
+	base := streamParams(Gzip, 9)
+	distinct := map[string]string{}
+	for _, tc := range []struct {
+		name  string
+		a     Algo
+		level int
+		p     params
+	}{
+		{"gzip", Gzip, 9, base},
+		{"gzip level 8", Gzip, 8, base},
+		{"gzip 512 KiB blocks", Gzip, 9, params{512 << 10, base.dict, base.lib}},
+		{"gzip 16 KiB dict", Gzip, 9, params{base.block, 16 << 10, base.lib}},
+		{"zstd", Zstd, 9, streamParams(Zstd, 9)},
+		{"xz", Xz, 9, streamParams(Xz, 9)},
+		{"xz level 6", Xz, 6, streamParams(Xz, 6)},
+	} {
+		fp := fingerprint(tc.a, tc.level, tc.p)
+		if other, ok := distinct[fp]; ok {
+			t.Errorf("%s and %s share the fingerprint %q", tc.name, other, fp)
+		}
+		distinct[fp] = tc.name
+	}
+	if Fingerprint(Gzip, 0) != Fingerprint(Gzip, 9) {
+		t.Error("level 0 and the default level have different fingerprints")
 	}
 }

@@ -1,15 +1,20 @@
-// Package compress provides the streaming compressors of gpack's tarballs:
-// gzip, zstd, xz and none, each parallel, deterministic and bounded in
-// memory.
+// Package compress is gpack's compression: the one vocabulary of
+// compressors (Algo, and Compressor for the levels a format takes), the
+// ordered block pipeline (Pipeline) that compresses blocks in parallel and
+// hands them back in order, and the streaming compressors of tarballs and
+// image layers: gzip, zstd, xz and none, each parallel, deterministic and
+// bounded in memory. squashfs compresses its data blocks through the same
+// Pipeline with codecs of its own.
 //
 // Deterministic means that the same input and level give the same bytes
 // whatever Options.Concurrency, GOMAXPROCS and the sizes of the Write calls
 // are, and that nothing about the time or the host is written. Each
 // compressor gets there its own way:
 //
-//   - gzip: the input is cut into 1 MiB blocks, each deflated on its own by
-//     a fresh klauspost/compress/flate encoder primed with the 32 KiB of
-//     input before it (pigz's scheme), ended with a sync flush, and the
+//   - gzip: the input is cut into 1 MiB blocks, each deflated on its own,
+//     on a worker of the Pipeline, by a fresh klauspost/compress/flate
+//     encoder primed with the 32 KiB of input before it (pigz's scheme),
+//     ended with a sync flush, and the
 //     blocks are concatenated into one gzip member with a fixed header
 //     (mtime 0, no name, OS Unix) and a CRC taken in input order.
 //     klauspost/pgzip was measured and not used, although its output does

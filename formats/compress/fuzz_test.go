@@ -24,10 +24,10 @@ func FuzzRoundTrip(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, seed uint64, block uint16, algo, level uint8) {
 		a := algos[int(algo)%len(algos)]
-		lo, hi := a.LevelRange()
+		c, _ := Find(Streams, a)
 		opts := Options{Concurrency: int(seed % 5)} // 0 is GOMAXPROCS
-		if l := int(level) % (hi - lo + 2); l > 0 {
-			opts.Level = lo + l - 1
+		if l := int(level) % (c.Max - c.Min + 2); l > 0 {
+			opts.Level = c.Min + l - 1
 		}
 		rng := rand.New(rand.NewPCG(seed, seed>>32))
 		z := compress(t, a, opts, data, rng)

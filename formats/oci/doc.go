@@ -12,6 +12,11 @@
 //
 // The cache lives in $XDG_CACHE_HOME/gpack/layers (by default
 // ~/.cache/gpack/layers). It holds one compressed blob and one small JSON
-// record per layer; nothing else points into it, so `rm -rf` of that
-// directory clears it safely at any time when no gpack runs.
+// record per layer, keyed by the store paths and compress.Fingerprint (the
+// compressor, its level, gpack's block parameters and the library
+// version); nothing else points into it, so `rm -rf` of that directory
+// clears it safely at any time when no gpack runs. Every build holds the
+// cache's .lock shared while it has temporary files there; a build that
+// finds no other holding it removes the temporary files that killed builds
+// left (see lockCache).
 package oci

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/formats/tarball"
+	"github.com/gpack/gpack/internal/atomicfile"
 	"github.com/gpack/gpack/pack"
 )
 
@@ -94,38 +94,38 @@ func DefaultCacheDir() (string, error) {
 	return filepath.Join(d, "gpack", "layers"), nil
 }
 
-// layer returns the blob of p: from the cache when it is there, otherwise
-// written in one pass.
-func (s *blobStore) layer(ctx context.Context, t *pack.Tree, p *layerPlan, opts Options, mt types.MediaType, prog pack.Progress) (*blobLayer, error) {
+// layer returns the blob of p, the index-th layer: from the cache when it
+// is there, otherwise written in one pass.
+func (s *blobStore) layer(ctx context.Context, t *pack.Tree, p *layerPlan, index int, opts Options, mt types.MediaType, prog pack.Progress) (*blobLayer, error) {
+	path := filepath.Join(s.tmp, strconv.Itoa(index)+".blob")
 	key := ""
-	dir := s.tmp
 	if s.cache != "" && !p.last {
-		key = cacheKey(t, p, opts)
-		dir = s.cache
+		key = cacheKey(t, p, compress.Fingerprint(opts.Compression, opts.Level))
+		path = filepath.Join(s.cache, key+".blob")
 		if l, ok := s.lookup(key, mt); ok {
 			prog.Add(p.files, p.bytes)
+			prog.Wrote(l.size)
 			return l, nil
 		}
 	}
-	l, err := writeLayer(ctx, t, p, opts, mt, dir, prog)
+	l, err := writeLayer(ctx, t, p, opts, mt, path, prog)
 	if err != nil {
 		return nil, err
 	}
-	final := filepath.Join(dir, l.digest.Hex+".blob")
-	if key != "" {
-		final = filepath.Join(dir, key+".blob")
-	}
-	if err := os.Rename(l.path, final); err != nil {
-		os.Remove(l.path)
-		return nil, fmt.Errorf("oci: storing layer: %w", err)
-	}
-	l.path = final
 	if key != "" {
 		// The record goes in after the blob, so a record never names a
 		// blob that is not complete.
 		m := layerMeta{Digest: l.digest.String(), DiffID: l.diffID.String(), Size: l.size, MediaType: mt, Items: p.items}
-		if err := writeFileAtomic(filepath.Join(dir, key+".json"), m); err != nil {
-			return nil, err
+		data, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("oci: encoding the cache record of %s: %w", p.describe(), err)
+		}
+		err = atomicfile.WriteFile(ctx, filepath.Join(s.cache, key+".json"), func(w io.Writer) error {
+			_, err := w.Write(data)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("oci: layer cache: %w", err)
 		}
 	}
 	return l, nil
@@ -133,20 +133,15 @@ func (s *blobStore) layer(ctx context.Context, t *pack.Tree, p *layerPlan, opts 
 
 // writeLayer writes p's tar once: the tar stream goes to the diff_id hash
 // and the compressor, whose output goes to the digest hash and the blob
-// file. The blob is left in a temporary file of dir.
-func writeLayer(ctx context.Context, t *pack.Tree, p *layerPlan, opts Options, mt types.MediaType, dir string, prog pack.Progress) (_ *blobLayer, err error) {
-	f, err := os.CreateTemp(dir, ".layer-*.tmp")
+// file at path, written atomically.
+func writeLayer(ctx context.Context, t *pack.Tree, p *layerPlan, opts Options, mt types.MediaType, path string, prog pack.Progress) (*blobLayer, error) {
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("oci: creating a layer blob: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
+	defer f.Abort()
 	diffID, digest := sha256.New(), sha256.New()
-	out := &countWriter{w: io.MultiWriter(digest, f)}
+	out := &countWriter{w: pack.ProgressWriter(io.MultiWriter(digest, f), prog)}
 	cw, err := compress.NewWriter(out, opts.Compression, compress.Options{Level: opts.Level})
 	if err != nil {
 		return nil, fmt.Errorf("oci: %w", err)
@@ -162,14 +157,11 @@ func writeLayer(ctx context.Context, t *pack.Tree, p *layerPlan, opts Options, m
 	if err != nil {
 		return nil, fmt.Errorf("oci: layer of %s: %w", p.describe(), err)
 	}
-	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("oci: writing layer: %w", err)
-	}
-	if err := f.Close(); err != nil {
+	if err := f.Commit(); err != nil {
 		return nil, fmt.Errorf("oci: writing layer: %w", err)
 	}
 	return &blobLayer{
-		path:      f.Name(),
+		path:      path,
 		digest:    sha256Hash(digest),
 		diffID:    sha256Hash(diffID),
 		size:      out.n,
@@ -217,17 +209,14 @@ func (s *blobStore) lookup(key string, mt types.MediaType) (*blobLayer, bool) {
 }
 
 // cacheKey names the blob of an item layer by everything its bytes depend
-// on: the layer format, the compressor, its level and the version of the
-// compression library, the mtime, the store directory with the modes of
-// its parents, and the store paths. A store path stands for its content:
-// an item never changes once it is in the store.
-func cacheKey(t *pack.Tree, p *layerPlan, opts Options) string {
+// on: the layer format, the compression (compress.Fingerprint: compressor,
+// level, gpack's block parameters and the library version), the mtime, the
+// store directory with the modes of its parents, and the store paths. A
+// store path stands for its content: an item never changes once it is in
+// the store.
+func cacheKey(t *pack.Tree, p *layerPlan, compression string) string {
 	var b strings.Builder
-	level := opts.Level
-	if level == 0 {
-		level = opts.Compression.DefaultLevel()
-	}
-	fmt.Fprintf(&b, "%s\n%s %d %s\nmtime %d\nstore %s\n", layerFormat, opts.Compression, level, compressorVersion(), t.Mtime.UnixNano(), t.Store)
+	fmt.Fprintf(&b, "%s\n%s\nmtime %d\nstore %s\n", layerFormat, compression, t.Mtime.UnixNano(), t.Store)
 	storeRel := strings.TrimPrefix(t.Store, "/")
 	for _, e := range p.entries {
 		if e.Path == storeRel || strings.HasPrefix(storeRel, e.Path+"/") {
@@ -239,56 +228,4 @@ func cacheKey(t *pack.Tree, p *layerPlan, opts Options) string {
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:])
-}
-
-// compressorVersion is the version of the compression library built into
-// gpack: a new release may compress the same bytes differently (as a Go
-// release did to compress/gzip, nix2container PR #222), and a cached blob
-// must then not be mixed with fresh ones.
-func compressorVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	for _, m := range bi.Deps {
-		if m.Path == "github.com/klauspost/compress" {
-			if m.Replace != nil {
-				return m.Replace.Path + "@" + m.Replace.Version
-			}
-			return m.Version
-		}
-	}
-	return "unknown"
-}
-
-// writeFileAtomic writes v as JSON to path through a temporary file and a
-// rename, so readers see the old record or the new one, never a part.
-func writeFileAtomic(path string, v any) (err error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("oci: encoding %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".meta-*.tmp")
-	if err != nil {
-		return fmt.Errorf("oci: writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("oci: writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("oci: writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("oci: writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("oci: writing %s: %w", path, err)
-	}
-	return nil
 }

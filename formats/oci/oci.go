@@ -18,7 +18,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/gpack/gpack/closure"
 	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/pack"
 )
@@ -28,21 +27,33 @@ import (
 // driver fails to mount an image.
 const DefaultMaxLayers = 100
 
+// Compressors are the compressors of image layers, the default first:
+// gzip, which every image consumer reads, and zstd (the OCI zstd media
+// type), with the levels of compress.Streams.
+var Compressors = []compress.Compressor{stream(compress.Gzip), stream(compress.Zstd)}
+
+func stream(a compress.Algo) compress.Compressor {
+	c, _ := compress.Find(compress.Streams, a)
+	return c
+}
+
 // Options say how Build makes the image. The zero value means the defaults.
 type Options struct {
-	// Compression is compress.Gzip (the default) or compress.Zstd, which
-	// gives OCI zstd layers (application/vnd.oci.image.layer.v1.tar+zstd).
+	// Compression is one of Compressors: compress.Gzip (the default) or
+	// compress.Zstd, which gives OCI zstd layers
+	// (application/vnd.oci.image.layer.v1.tar+zstd).
 	Compression compress.Algo
-	// Level is the compression level; 0 means the compressor's default.
+	// Level is the compression level, within the compressor's Levels in
+	// Compressors; 0 means its Default.
 	Level int
 	// MaxLayers bounds the number of layers, the last one included; 0
 	// means DefaultMaxLayers. Less than 2 is an error: the items need one
 	// layer and the rest of the tree another.
 	MaxLayers int
 	// References maps each item of the tree to the items it references
-	// directly (closure.Item.References; ReferencesOf gives it from a
-	// graph). It decides which items keep their own layer when there are
-	// too many; nil falls back to item sizes (see planLayers).
+	// directly (closure.Graph.References gives it). It decides which
+	// items keep their own layer when there are too many; nil falls back
+	// to item sizes (see planLayers).
 	References map[string][]string
 	// Arch is the image's architecture as a GOARCH name (amd64, arm64,
 	// ...); "" reads it from the first ELF file of the closure.
@@ -66,8 +77,9 @@ type Options struct {
 	// Jobs is how many layers are compressed at once; 0 means
 	// GOMAXPROCS. The image does not depend on it.
 	Jobs int
-	// Progress receives the files and bytes of each layer once it is
-	// written or found in the cache; nil means none.
+	// Progress receives the content of each layer as it is read (all at
+	// once for a layer found in the cache), and the compressed bytes as
+	// they are written; nil means none.
 	Progress pack.Progress
 }
 
@@ -93,12 +105,15 @@ type Image struct {
 	// Compressed and Reused count the layers compressed by this build
 	// and the layers taken from the cache.
 	Compressed, Reused int
-	tmp                string // temporary blob directory, or ""
+	tmp                string     // temporary blob directory, or ""
+	lock               *cacheLock // the cache's lock, held until Close
 }
 
-// Close removes the temporary blobs of an image built without the cache.
-// The image cannot be written after Close.
+// Close removes the image's temporary blobs (the last layer, and every
+// layer without the cache) and lets go of the cache. The image cannot be
+// written after Close.
 func (im *Image) Close() error {
+	defer im.lock.unlock()
 	if im.tmp == "" {
 		return nil
 	}
@@ -108,16 +123,6 @@ func (im *Image) Close() error {
 		return fmt.Errorf("removing temporary layers: %w", err)
 	}
 	return nil
-}
-
-// ReferencesOf returns the direct references of every item of g, for
-// Options.References.
-func ReferencesOf(g *closure.Graph) map[string][]string {
-	refs := make(map[string][]string, len(g.Items))
-	for p, it := range g.Items {
-		refs[p] = it.References
-	}
-	return refs
 }
 
 // Build makes the image of t. The layers are written (or found in the cache)
@@ -130,21 +135,20 @@ func Build(ctx context.Context, t *pack.Tree, opts Options) (*Image, error) {
 		return nil, fmt.Errorf("oci: the tree has no store items")
 	}
 	if opts.Compression == "" {
-		opts.Compression = compress.Gzip
+		opts.Compression = Compressors[0].Algo
 	}
-	var mt types.MediaType
-	switch opts.Compression {
-	case compress.Gzip:
-		mt = types.OCILayer
-	case compress.Zstd:
+	c, found := compress.Find(Compressors, opts.Compression)
+	if !found {
+		return nil, fmt.Errorf("oci: compression %s: image layers are %s", opts.Compression, compress.List(compress.AlgosOf(Compressors)))
+	}
+	level, err := c.Level(opts.Level)
+	if err != nil {
+		return nil, fmt.Errorf("oci: compression level %d: %w", opts.Level, err)
+	}
+	opts.Level = level
+	mt := types.OCILayer
+	if opts.Compression == compress.Zstd {
 		mt = types.OCILayerZStd
-	default:
-		return nil, fmt.Errorf("oci: compression %s: image layers are gzip or zstd", opts.Compression)
-	}
-	if opts.Level != 0 {
-		if lo, hi := opts.Compression.LevelRange(); opts.Level < lo || opts.Level > hi {
-			return nil, fmt.Errorf("oci: level %d: %s takes %d to %d", opts.Level, opts.Compression, lo, hi)
-		}
 	}
 	if opts.MaxLayers == 0 {
 		opts.MaxLayers = DefaultMaxLayers
@@ -183,16 +187,23 @@ func Build(ctx context.Context, t *pack.Tree, opts Options) (*Image, error) {
 			return nil, fmt.Errorf("oci: layer cache: %w", err)
 		}
 	}
+	var lock *cacheLock
+	if store.cache != "" {
+		if lock, err = lockCache(store.cache); err != nil {
+			return nil, err
+		}
+	}
 	// The last layer (and every layer without the cache) is not worth
 	// caching: it holds generated files that change with the options. Its
 	// blob goes beside the cache when there is one, which is on a disk,
 	// where $TMPDIR may be a small tmpfs.
 	tmp, err := os.MkdirTemp(store.cache, ".tmp-")
 	if err != nil {
+		lock.unlock()
 		return nil, fmt.Errorf("oci: temporary layer directory: %w", err)
 	}
 	store.tmp = tmp
-	im := &Image{tmp: tmp}
+	im := &Image{tmp: tmp, lock: lock}
 	ok := false
 	defer func() {
 		if !ok {
@@ -251,7 +262,7 @@ func buildLayers(ctx context.Context, t *pack.Tree, plan []layerPlan, store *blo
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			l, err := store.layer(ctx, t, &plan[i], opts, mt, prog)
+			l, err := store.layer(ctx, t, &plan[i], i, opts, mt, prog)
 			if err != nil {
 				errs[i] = err
 				cancel()
@@ -393,6 +404,12 @@ func (s *syncProgress) Add(files int, bytes int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.p.Add(files, bytes)
+}
+
+func (s *syncProgress) Wrote(bytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.p.Wrote(bytes)
 }
 
 func isCanceled(err error) bool {

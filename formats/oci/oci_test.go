@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"golang.org/x/sys/unix"
 
 	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/pack"
@@ -52,7 +53,7 @@ func layerEntries(t *testing.T, l v1.Layer, mtime time.Time) []*tar.Header {
 func TestBuild(t *testing.T) {
 	s := newFakeStore(t, 4, 100)
 	tr, g := s.tree(t)
-	im := build(t, tr, Options{References: ReferencesOf(g), Entrypoint: []string{"bin/hello"}, Cmd: []string{"-v"}})
+	im := build(t, tr, Options{References: g.References(), Entrypoint: []string{"bin/hello"}, Cmd: []string{"-v"}})
 	if err := validate.Image(im); err != nil {
 		t.Fatalf("validate: %v", err)
 	}
@@ -167,7 +168,7 @@ func TestDeterministic(t *testing.T) {
 		cache string
 	}{{1, ""}, {2, ""}, {2, cache}, {1, cache}} {
 		old := runtime.GOMAXPROCS(c.procs)
-		im := build(t, tr, Options{References: ReferencesOf(g), CacheDir: c.cache})
+		im := build(t, tr, Options{References: g.References(), CacheDir: c.cache})
 		runtime.GOMAXPROCS(old)
 		d, err := im.Digest()
 		must(t, err)
@@ -194,11 +195,11 @@ func TestCache(t *testing.T) {
 	s := newFakeStore(t, 4, 100)
 	tr, g := s.tree(t)
 	cache := t.TempDir()
-	first := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
+	first := build(t, tr, Options{References: g.References(), CacheDir: cache})
 	if first.Compressed != len(s.items)+1 || first.Reused != 0 {
 		t.Fatalf("first build: %d compressed, %d reused", first.Compressed, first.Reused)
 	}
-	second := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
+	second := build(t, tr, Options{References: g.References(), CacheDir: cache})
 	// Only the last layer (generated files) is compressed again.
 	if second.Compressed != 1 || second.Reused != len(s.items) {
 		t.Errorf("second build: %d compressed, %d reused; want 1 and %d", second.Compressed, second.Reused, len(s.items))
@@ -212,12 +213,12 @@ func TestCache(t *testing.T) {
 
 	// Another image sharing libc and item001: a tree of item001 only.
 	g2, tr2 := subTree(t, s.items[1])
-	third := build(t, tr2, Options{References: ReferencesOf(g2), CacheDir: cache})
+	third := build(t, tr2, Options{References: g2.References(), CacheDir: cache})
 	if third.Reused != 2 || third.Compressed != 1 {
 		t.Errorf("image of %s: %d compressed, %d reused; want 1 and 2", s.items[1], third.Compressed, third.Reused)
 	}
 	// zstd is cached apart from gzip.
-	z := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache, Compression: compress.Zstd})
+	z := build(t, tr, Options{References: g.References(), CacheDir: cache, Compression: compress.Zstd})
 	if z.Reused != 0 {
 		t.Errorf("zstd build reused %d gzip blobs", z.Reused)
 	}
@@ -231,9 +232,9 @@ func TestCache(t *testing.T) {
 	}
 
 	// A damaged cache entry (blob cut short) is rebuilt, not used.
-	key := cacheKey(tr, &layerPlan{items: []string{s.items[0]}, entries: planLayers(tr, 100, nil)[0].entries}, Options{Compression: compress.Gzip})
+	key := cacheKey(tr, &layerPlan{items: []string{s.items[0]}, entries: planLayers(tr, 100, nil)[0].entries}, compress.Fingerprint(compress.Gzip, 0))
 	must(t, os.Truncate(filepath.Join(cache, key+".blob"), 10))
-	fourth := build(t, tr, Options{References: ReferencesOf(g), CacheDir: cache})
+	fourth := build(t, tr, Options{References: g.References(), CacheDir: cache})
 	if fourth.Compressed != 2 {
 		t.Errorf("after damaging one blob: %d compressed, want 2", fourth.Compressed)
 	}
@@ -245,7 +246,7 @@ func TestCache(t *testing.T) {
 func TestMerge(t *testing.T) {
 	s := newFakeStore(t, 200, 1)
 	tr, g := s.tree(t)
-	im := build(t, tr, Options{References: ReferencesOf(g), MaxLayers: 3})
+	im := build(t, tr, Options{References: g.References(), MaxLayers: 3})
 	if len(im.Info) != 3 {
 		t.Fatalf("%d layers, want 3", len(im.Info))
 	}
@@ -351,7 +352,7 @@ func TestElfArch(t *testing.T) {
 		} else {
 			h[18], h[19] = byte(c.machine), byte(c.machine>>8)
 		}
-		got, ok, err := elfArch(h)
+		got, ok, err := pack.ELFArch(h)
 		if !ok || err != nil || got != c.want {
 			t.Errorf("machine %d: %q %v %v, want %s", c.machine, got, ok, err, c.want)
 		}
@@ -392,6 +393,118 @@ func checkLayerHashes(t *testing.T, img v1.Image) {
 		must(t, err)
 		if want, _ := l.DiffID(); d != want {
 			t.Errorf("layer %d: tar %s, diff_id %s", i, d, want)
+		}
+	}
+}
+
+// TestCheckLayout: what may be at a layout's path, decided before any work.
+func TestCheckLayout(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "file"), nil, 0o644))
+	must(t, os.MkdirAll(filepath.Join(dir, "empty"), 0o755))
+	must(t, os.MkdirAll(filepath.Join(dir, "other"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "other", "x"), nil, 0o644))
+	must(t, os.MkdirAll(filepath.Join(dir, "layout"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "layout", "oci-layout"), nil, 0o644))
+	for _, tc := range []struct {
+		name, want string
+	}{
+		{"new", ""},
+		{"empty", ""},
+		{"layout", ""},
+		{"file", "is not a directory"},
+		{"other", "not an OCI layout"},
+		{"missing/new", "does not exist"},
+	} {
+		err := CheckLayout(filepath.Join(dir, tc.name))
+		if (tc.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 4 {
+		t.Errorf("CheckLayout left %d entries, want the 4 made here", len(ents))
+	}
+}
+
+// TestCacheKey: the key covers the compression's fingerprint, so blobs made
+// with other block parameters (or another library version) are not reused.
+func TestCacheKey(t *testing.T) {
+	s := newFakeStore(t, 2, 10)
+	tr, _ := s.tree(t)
+	p := &planLayers(tr, 100, nil)[0]
+	gz := compress.Fingerprint(compress.Gzip, 0)
+	if cacheKey(tr, p, gz) != cacheKey(tr, p, gz) {
+		t.Error("one layer, two keys")
+	}
+	for _, other := range []string{
+		strings.Replace(gz, "block 1048576", "block 524288", 1),
+		compress.Fingerprint(compress.Gzip, 8),
+		compress.Fingerprint(compress.Zstd, 0),
+	} {
+		if other == gz || cacheKey(tr, p, other) == cacheKey(tr, p, gz) {
+			t.Errorf("fingerprints %q and %q give one key", gz, other)
+		}
+	}
+}
+
+// TestCacheStale: what a killed build left in the cache (its blob
+// directory, half-written blobs and records) is removed by the next build;
+// what a live build holds is not.
+func TestCacheStale(t *testing.T) {
+	s := newFakeStore(t, 3, 10)
+	tr, g := s.tree(t)
+	cache := t.TempDir()
+	stale := []string{".tmp-123456", ".0123abcd.blob.tmp-42", ".0123abcd.json.tmp-7", ".layer-99.tmp", ".meta-3.tmp"}
+	keep := []string{"0123abcd.blob", "0123abcd.json", ".hidden"}
+	makeAll := func(names []string) {
+		for _, n := range names {
+			if strings.HasPrefix(n, ".tmp-") {
+				must(t, os.MkdirAll(filepath.Join(cache, n, "sub"), 0o755))
+				must(t, os.WriteFile(filepath.Join(cache, n, "sub", "0.blob"), []byte("x"), 0o644))
+				continue
+			}
+			must(t, os.WriteFile(filepath.Join(cache, n), []byte("x"), 0o644))
+		}
+	}
+	exists := func(n string) bool { _, err := os.Lstat(filepath.Join(cache, n)); return err == nil }
+
+	// Another build holds the lock: nothing may be removed.
+	makeAll(append(stale, keep...))
+	live, err := os.OpenFile(filepath.Join(cache, cacheLockName), os.O_RDWR|os.O_CREATE, 0o644)
+	must(t, err)
+	must(t, unix.Flock(int(live.Fd()), unix.LOCK_SH))
+	im := build(t, tr, Options{References: g.References(), CacheDir: cache})
+	for _, n := range stale {
+		if !exists(n) {
+			t.Errorf("%s was removed while another build held the cache", n)
+		}
+	}
+	im.Close()
+	live.Close()
+
+	// An image not yet closed is a live build too.
+	first := build(t, tr, Options{References: g.References(), CacheDir: cache})
+	second := build(t, tr, Options{References: g.References(), CacheDir: cache})
+	if _, err := os.Stat(first.tmp); err != nil {
+		t.Fatalf("a second build removed the first one's blobs: %v", err)
+	}
+	dir := t.TempDir()
+	tag, _ := ParseTag("", tr)
+	must(t, WriteDocker(context.Background(), filepath.Join(dir, "first.tar"), first, tag))
+	first.Close()
+	second.Close()
+
+	// Alone, a build removes every leftover, and only those.
+	third := build(t, tr, Options{References: g.References(), CacheDir: cache})
+	defer third.Close()
+	for _, n := range stale {
+		if exists(n) {
+			t.Errorf("%s, left by a killed build, is still there", n)
+		}
+	}
+	for _, n := range append(keep, cacheLockName) {
+		if !exists(n) {
+			t.Errorf("%s was removed", n)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gpack/gpack/internal/atomicfile"
+	"github.com/gpack/gpack/internal/usererr"
 	"github.com/gpack/gpack/pack"
 )
 
@@ -86,36 +86,19 @@ func WriteDocker(ctx context.Context, path string, img v1.Image, tag name.Tag) e
 }
 
 // WriteLayout writes img as an OCI image layout directory at dir, with tag
-// in its index. The layout is written beside dir and renamed into place; an
-// existing layout at dir is replaced, any other existing file or non-empty
-// directory is an error.
-func WriteLayout(ctx context.Context, dir string, img v1.Image, tag name.Tag) (err error) {
-	dir = filepath.Clean(dir)
-	if fi, err := os.Lstat(dir); err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("writing OCI layout %s: it exists and is not a directory: remove it or choose another output", dir)
-		}
-		ents, err := os.ReadDir(dir)
-		if err != nil {
-			return fmt.Errorf("writing OCI layout %s: %w", dir, err)
-		}
-		if _, err := os.Stat(filepath.Join(dir, "oci-layout")); len(ents) > 0 && err != nil {
-			return fmt.Errorf("writing OCI layout %s: it is a non-empty directory that is not an OCI layout: remove it or choose another output", dir)
-		}
+// in its index. The layout is written beside dir and renamed into place
+// (atomicfile.Dir); an existing layout at dir is replaced, any other
+// existing file or non-empty directory is an error (CheckLayout).
+func WriteLayout(ctx context.Context, dir string, img v1.Image, tag name.Tag) error {
+	if err := CheckLayout(dir); err != nil {
+		return err
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-*")
+	d, err := atomicfile.CreateDir(dir)
 	if err != nil {
-		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
+		return err
 	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
-	}
-	p, err := layout.Write(tmp, empty.Index)
+	defer d.Abort()
+	p, err := layout.Write(d.Name(), empty.Index)
 	if err != nil {
 		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
 	}
@@ -125,50 +108,35 @@ func WriteLayout(ctx context.Context, dir string, img v1.Image, tag name.Tag) (e
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
 	}
-	if err := syncTree(tmp); err != nil {
-		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
-	}
-	// Move an old layout aside first: rename cannot replace a non-empty
-	// directory.
-	old := ""
-	if _, err := os.Lstat(dir); err == nil {
-		old = tmp + ".old"
-		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("writing OCI layout %s: moving the old one aside: %w", dir, err)
+	return d.Commit()
+}
+
+// CheckLayout tells, before any work, whether WriteLayout may write dir:
+// nothing is there, or an empty directory, or an OCI layout (which is
+// replaced), and its parent takes new entries.
+func CheckLayout(dir string) error {
+	dir = filepath.Clean(dir)
+	if fi, err := os.Lstat(dir); err == nil {
+		if !fi.IsDir() {
+			return &usererr.Error{Path: dir, What: "exists and is not a directory, so no OCI layout can go there", Fix: "remove it or choose another output"}
+		}
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return fmt.Errorf("writing OCI layout %s: %w", dir, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "oci-layout")); len(ents) > 0 && err != nil {
+			return &usererr.Error{Path: dir, What: "is a non-empty directory that is not an OCI layout", Fix: "remove it or choose another output"}
 		}
 	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if old != "" {
-			os.Rename(old, dir)
-		}
-		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
+	d, err := atomicfile.CreateDir(dir)
+	if err != nil {
+		return err
 	}
-	if old != "" {
-		if err := os.RemoveAll(old); err != nil {
-			return fmt.Errorf("writing OCI layout %s: removing the old one: %w", dir, err)
-		}
-	}
-	return nil
+	return d.Abort()
 }
 
 func indexAnnotations(tag name.Tag) map[string]string {
 	return map[string]string{annotationRefName: tag.TagStr(), annotationImageName: tag.Name()}
-}
-
-// syncTree fsyncs every file and directory under dir, so that the rename
-// that publishes it cannot land before its contents.
-func syncTree(dir string) error {
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		return f.Sync()
-	})
 }
 
 // WriteOCIArchive writes img as an oci-archive to path, atomically: a tar
@@ -301,6 +269,22 @@ func writeOCIArchive(w io.Writer, img v1.Image, tag name.Tag) error {
 	return tw.Close()
 }
 
+// ParseReference parses a registry reference for Push, such as
+// localhost:5000/hello:1.0; its Name() is the full reference
+// (index.docker.io/library/hello:latest for "hello").
+func ParseReference(ref string, insecure bool) (name.Reference, error) {
+	var nopts []name.Option
+	if insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, nopts...)
+	if err != nil {
+		return nil, &usererr.Error{Kind: usererr.Usage, Path: ref, What: "push: bad reference: " + err.Error(),
+			Fix: "want REGISTRY/NAME[:TAG], e.g. localhost:5000/hello:latest", Err: err}
+	}
+	return r, nil
+}
+
 // PushOptions tune Push.
 type PushOptions struct {
 	// Insecure allows a registry over plain HTTP or with a certificate
@@ -325,13 +309,9 @@ type PushOptions struct {
 // that changed in one layer uploads that layer, the config and the
 // manifest.
 func Push(ctx context.Context, ref string, img v1.Image, opts PushOptions) error {
-	var nopts []name.Option
-	if opts.Insecure {
-		nopts = append(nopts, name.Insecure)
-	}
-	r, err := name.ParseReference(ref, nopts...)
+	r, err := ParseReference(ref, opts.Insecure)
 	if err != nil {
-		return fmt.Errorf("push: bad reference %q: %w: want REGISTRY/NAME[:TAG], e.g. localhost:5000/hello:latest", ref, err)
+		return err
 	}
 	tr := opts.Transport
 	if tr == nil {

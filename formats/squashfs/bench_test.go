@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/pack"
 )
 
@@ -32,7 +33,7 @@ func BenchmarkWrite(b *testing.B) {
 	tr := dirTree(b, benchDir())
 	files, size := tr.Totals()
 	b.Logf("%s: %d files, %d bytes", benchDir(), files, size)
-	for _, algo := range []Algo{Gzip, Xz, Zstd, LZ4} {
+	for _, algo := range []compress.Algo{compress.Gzip, compress.Xz, compress.Zstd, compress.LZ4} {
 		for _, bs := range []int{128 << 10, 1 << 20} {
 			b.Run(fmt.Sprintf("%s-%dk", algo, bs>>10), func(b *testing.B) {
 				out := filepath.Join(b.TempDir(), "img")
@@ -72,11 +73,11 @@ func TestCompareMksquashfs(t *testing.T) {
 	need(t, "mksquashfs", "squashfs-tools")
 	tr := dirTree(t, dir)
 	files, size := tr.Totals()
-	algos := []Algo{Gzip, Xz, Zstd}
+	algos := []compress.Algo{compress.Gzip, compress.Xz, compress.Zstd}
 	if s := os.Getenv("GPACK_SQUASHFS_ALGOS"); s != "" {
 		algos = nil
 		for _, a := range strings.Split(s, ",") {
-			algos = append(algos, Algo(a))
+			algos = append(algos, compress.Algo(a))
 		}
 	}
 	runs := 3
@@ -118,7 +119,7 @@ func (r result) best(s result) result {
 	return r
 }
 
-func runMksquashfs(t *testing.T, dir, img string, algo Algo, bs int) result {
+func runMksquashfs(t *testing.T, dir, img string, algo compress.Algo, bs int) result {
 	os.Remove(img)
 	cmd := exec.Command("mksquashfs", dir, img, "-comp", string(algo), "-b", fmt.Sprint(bs), "-processors", "2",
 		"-all-root", "-no-xattrs", "-all-time", "1", "-mkfs-time", "1", "-noappend", "-quiet", "-no-progress")
@@ -134,7 +135,7 @@ func runMksquashfs(t *testing.T, dir, img string, algo Algo, bs int) result {
 	return result{fi.Size(), wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 }
 
-func runWrite(t *testing.T, tr *pack.Tree, img string, algo Algo, bs int) result {
+func runWrite(t *testing.T, tr *pack.Tree, img string, algo compress.Algo, bs int) result {
 	f, err := os.Create(img)
 	if err != nil {
 		t.Fatal(err)

@@ -4,96 +4,50 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
-	"strings"
 
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 	"github.com/ulikunitz/xz"
 	"github.com/ulikunitz/xz/lzma"
+
+	"github.com/gpack/gpack/formats/compress"
 )
 
-// Algo names the compressor of an image: "gzip", "xz", "zstd", "lz4" or
-// "none".
-type Algo string
-
-// The compressors. Gzip is what every squashfs reader has (Apptainer warns
-// that the others "might not work with some installations"), so it is the
-// default.
-const (
-	Gzip Algo = "gzip" // zlib streams, squashfs compressor 1
-	Xz   Algo = "xz"   // xz streams with CRC32 checks, compressor 4
-	LZ4  Algo = "lz4"  // raw LZ4 blocks, compressor 5
-	Zstd Algo = "zstd" // zstd frames, compressor 6
-	// None stores every block as it is, flagged uncompressed, in an image
-	// that says gzip (the format has no "none" compressor; mksquashfs
-	// -noI -noD -noF does the same).
-	None Algo = "none"
-)
-
-// ParseAlgo parses a compressor name: gzip (or gz, zlib), xz, zstd (or
-// zst), lz4 or none.
-func ParseAlgo(s string) (Algo, error) {
-	switch strings.ToLower(s) {
-	case "gzip", "gz", "zlib":
-		return Gzip, nil
-	case "xz":
-		return Xz, nil
-	case "zstd", "zst":
-		return Zstd, nil
-	case "lz4":
-		return LZ4, nil
-	case "none":
-		return None, nil
-	}
-	return "", fmt.Errorf("squashfs: unknown compression %q: use gzip, xz, zstd, lz4 or none", s)
-}
-
-// String returns the canonical name.
-func (a Algo) String() string { return string(a) }
-
-// LevelRange returns the smallest and largest valid Options.Level other
-// than 0 (which always means DefaultLevel). xz and none have no levels:
-// (0, 0).
+// Compressors are the compressors of an image, the default first, and the
+// levels each takes. Gzip is what every squashfs reader has (Apptainer
+// warns that the others "might not work with some installations"), so it
+// is the default. Default levels are mksquashfs's: gzip 9, zstd 15 and
+// lz4's fast (non-HC) compressor.
 //
-// gzip's levels are zlib's. zstd's are the zstd command's, mapped onto
-// klauspost/compress's four encoders (1-2 fastest, 3-5 default, 6-9
-// better, 10-22 best). lz4 has 1, its fast compressor, and 2 to 9, its
-// high-compression (HC) one with a growing search depth. xz has none: each
-// block is compressed on its own, so the dictionary of xz's presets, which
-// is what the levels change, never grows past the block size anyway.
-func (a Algo) LevelRange() (lo, hi int) {
-	switch a {
-	case Gzip, LZ4:
-		return 1, 9
-	case Zstd:
-		return 1, 22
-	}
-	return 0, 0
+//   - gzip: zlib streams, squashfs compressor 1; zlib's levels.
+//   - xz: xz streams with CRC32 checks, compressor 4. No levels: each block
+//     is compressed on its own, so the dictionary of xz's presets, which is
+//     what the levels change, never grows past the block size anyway.
+//   - zstd: zstd frames, compressor 6; the zstd command's levels, mapped
+//     onto klauspost/compress's four encoders (1-2 fastest, 3-5 default,
+//     6-9 better, 10-22 best).
+//   - lz4: raw LZ4 blocks, compressor 5; 1 is its fast compressor, 2 to 9
+//     its high-compression (HC) one with a growing search depth.
+//   - none: every block stored as it is, flagged uncompressed, in an image
+//     that says gzip (the format has no "none" compressor; mksquashfs -noI
+//     -noD -noF does the same).
+var Compressors = []compress.Compressor{
+	{Algo: compress.Gzip, Levels: compress.Levels{Min: 1, Max: 9, Default: 9}},
+	{Algo: compress.Xz},
+	{Algo: compress.Zstd, Levels: compress.Levels{Min: 1, Max: 22, Default: 15}},
+	{Algo: compress.LZ4, Levels: compress.Levels{Min: 1, Max: 9, Default: 1}},
+	{Algo: compress.None},
 }
 
-// DefaultLevel is the level used when Options.Level is 0: mksquashfs's
-// defaults, gzip 9, zstd 15 and lz4's fast (non-HC) compressor.
-func (a Algo) DefaultLevel() int {
+// algoID is a compressor's number in the superblock.
+func algoID(a compress.Algo) uint16 {
 	switch a {
-	case Gzip:
-		return 9
-	case Zstd:
-		return 15
-	case LZ4:
-		return 1
-	}
-	return 0
-}
-
-// id is the compressor's number in the superblock.
-func (a Algo) id() uint16 {
-	switch a {
-	case Xz:
+	case compress.Xz:
 		return 4
-	case LZ4:
+	case compress.LZ4:
 		return 5
-	case Zstd:
+	case compress.Zstd:
 		return 6
 	}
 	return 1 // gzip, and none (see None)
@@ -102,9 +56,9 @@ func (a Algo) id() uint16 {
 // options returns the compressor options that follow the superblock, or
 // nil for none. mksquashfs writes them only when they differ from the
 // defaults, except for lz4, whose options the kernel requires.
-func (a Algo) options(level int) []byte {
+func algoOptions(a compress.Algo, level int) []byte {
 	switch a {
-	case Gzip:
+	case compress.Gzip:
 		if level == 9 {
 			return nil
 		}
@@ -113,12 +67,12 @@ func (a Algo) options(level int) []byte {
 		binary.LittleEndian.PutUint32(b, uint32(level))
 		binary.LittleEndian.PutUint16(b[4:], 15)
 		return b
-	case Zstd:
+	case compress.Zstd:
 		if level == 15 {
 			return nil
 		}
 		return binary.LittleEndian.AppendUint32(nil, uint32(level))
-	case LZ4:
+	case compress.LZ4:
 		// Version 1 (the legacy format the kernel knows), flags: HC.
 		var hc uint32
 		if level > 1 {
@@ -143,17 +97,17 @@ type codec interface {
 
 // newCodec returns a new codec for algo at level (already defaulted and
 // checked) and the image's block size.
-func newCodec(algo Algo, level, blockSize int) (codec, error) {
+func newCodec(algo compress.Algo, level, blockSize int) (codec, error) {
 	switch algo {
-	case Gzip:
+	case compress.Gzip:
 		zw, err := zlib.NewWriterLevel(nil, level)
 		if err != nil {
 			return nil, err
 		}
 		return &gzipCodec{zw: zw}, nil
-	case Xz:
+	case compress.Xz:
 		return &xzCodec{dictMax: xzDictMax(blockSize)}, nil
-	case Zstd:
+	case compress.Zstd:
 		enc, err := zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
 			// The kernel decompresses with a window of
@@ -169,12 +123,12 @@ func newCodec(algo Algo, level, blockSize int) (codec, error) {
 			return nil, err
 		}
 		return &zstdCodec{enc: enc}, nil
-	case LZ4:
+	case compress.LZ4:
 		if level > 1 {
 			return &lz4Codec{hc: &lz4.CompressorHC{Level: lz4HCLevels[level]}}, nil
 		}
 		return &lz4Codec{fast: new(lz4.Compressor)}, nil
-	case None:
+	case compress.None:
 		return noneCodec{}, nil
 	}
 	return nil, fmt.Errorf("unknown compression %q", string(algo))

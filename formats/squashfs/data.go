@@ -9,8 +9,8 @@ import (
 	"hash"
 	"io"
 	"strings"
-	"sync"
 
+	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/pack"
 )
 
@@ -41,8 +41,6 @@ type job struct {
 	out    []byte // compressed, when not raw
 	word   uint32 // size word: on-disk size, dataRaw if stored as is, 0 if sparse
 	sparse bool
-	err    error
-	done   chan struct{} // closed when the fields above are set
 
 	// Where the result is recorded: block idx of rec, or fragment frag
 	// when rec is nil.
@@ -60,23 +58,22 @@ type fragEntry struct {
 // dataWriter writes the data area: the full blocks of every file, in tree
 // order, and the fragment blocks that pack the tails, in between.
 //
-// Blocks are compressed by `workers` goroutines, each with its own codec,
-// and written from the caller's goroutine in the order they were cut, so
-// the image does not depend on the number of workers or on scheduling. Up
-// to `depth` blocks are in flight (being compressed, queued, or waiting
-// for an older block to be written); writing the oldest when the limit is
-// reached is what bounds the memory, whatever the size of the files.
+// Blocks go through a compress.Pipeline: `workers` goroutines compress
+// them, each with its own codec, and they are written from the caller's
+// goroutine in the order they were cut, so the image does not depend on
+// the number of workers or on scheduling. Up to `depth` blocks are in
+// flight; writing the oldest when the limit is reached is what bounds the
+// memory, whatever the size of the files.
 type dataWriter struct {
 	ctx       context.Context
 	o         *output
 	blockSize int
 	zero      []byte // a block of zeros, to spot sparse blocks
 
-	jobs     chan *job // to the workers
-	wg       sync.WaitGroup
-	depth    int
-	inflight []*job // oldest first
-	free     []*job
+	pipe   *compress.Pipeline[job]
+	codecs []codec // one per worker
+	free   []*job
+	prog   pack.Progress
 
 	open    []openFrag // fragment blocks being filled, most recently used last
 	frags   []fragEntry
@@ -93,7 +90,7 @@ type dataWriter struct {
 // turns out not to be a duplicate.
 const wholeMax = 4 << 20
 
-func newDataWriter(ctx context.Context, o *output, algo Algo, level, blockSize, workers int) (*dataWriter, error) {
+func newDataWriter(ctx context.Context, o *output, algo compress.Algo, level, blockSize, workers int) (*dataWriter, error) {
 	// 8 blocks per worker, so that workers that finish early find work
 	// while an older block, slow to compress, holds up the writing: with
 	// 4, gzip with 1 MiB blocks on 2 cores left the workers idle 8 % of
@@ -108,98 +105,64 @@ func newDataWriter(ctx context.Context, o *output, algo Algo, level, blockSize, 
 		o:         o,
 		blockSize: blockSize,
 		zero:      make([]byte, blockSize),
-		jobs:      make(chan *job, depth),
-		depth:     depth,
+		prog:      pack.NoProgress{},
 		digests:   make(map[[sha256.Size]byte]*dataRec),
 		sizes:     make(map[int64]bool),
 		hash:      sha256.New(),
 		tail:      make([]byte, blockSize),
 	}
-	codecs := make([]codec, workers)
-	for i := range codecs {
+	d.codecs = make([]codec, workers)
+	for i := range d.codecs {
 		c, err := newCodec(algo, level, blockSize)
 		if err != nil {
 			return nil, fmt.Errorf("squashfs: %s level %d: %w", algo, level, err)
 		}
-		codecs[i] = c
+		d.codecs[i] = c
 	}
-	for _, c := range codecs {
-		d.wg.Add(1)
-		go d.work(c)
-	}
+	d.pipe = compress.NewPipeline(workers, depth, d.compress, d.writeBlock)
 	return d, nil
 }
 
-// work compresses blocks until the jobs channel closes.
-func (d *dataWriter) work(c codec) {
-	defer d.wg.Done()
-	for j := range d.jobs {
-		d.compress(c, j)
-		close(j.done)
-	}
-}
-
-func (d *dataWriter) compress(c codec, j *job) {
+// compress runs on worker w of the pipeline, with that worker's codec.
+func (d *dataWriter) compress(w int, j *job) error {
 	// Only file blocks may be sparse: a fragment block has no size word
 	// of its own in any inode, and the kernel reads it whole.
 	if j.rec != nil && bytes.Equal(j.data, d.zero[:len(j.data)]) {
 		j.sparse, j.word = true, 0
-		return
+		return nil
 	}
-	out, err := c.compress(j.out, j.data)
+	out, err := d.codecs[w].compress(j.out, j.data)
 	switch {
 	case err != nil:
-		j.err = err
+		return fmt.Errorf("squashfs: compressing a block: %w", err)
 	case out == nil:
 		j.word = uint32(len(j.data)) | dataRaw
 	default:
 		j.out, j.word = out, uint32(len(out))
 	}
+	return nil
 }
 
 // close stops the workers. It must be called, after an error too.
-func (d *dataWriter) close() {
-	if d.jobs != nil {
-		close(d.jobs)
-		d.wg.Wait()
-		d.jobs = nil
-	}
-}
+func (d *dataWriter) close() { d.pipe.Close() }
 
 func (d *dataWriter) newJob() *job {
 	if n := len(d.free); n > 0 {
 		j := d.free[n-1]
 		d.free = d.free[:n-1]
-		j.data, j.err, j.sparse, j.rec = j.data[:0], nil, false, nil
-		j.done = make(chan struct{})
+		j.data, j.sparse, j.rec = j.data[:0], false, nil
 		return j
 	}
-	return &job{data: make([]byte, 0, d.blockSize), done: make(chan struct{})}
+	return &job{data: make([]byte, 0, d.blockSize)}
 }
 
-// dispatch queues j for compression, first writing out the oldest block
-// if depth blocks are in flight already. The jobs channel has room for
-// depth jobs, so the send never blocks.
-func (d *dataWriter) dispatch(j *job) error {
-	for len(d.inflight) >= d.depth {
-		if err := d.writeOldest(); err != nil {
-			return err
-		}
-	}
-	d.inflight = append(d.inflight, j)
-	d.jobs <- j
-	return nil
-}
+// dispatch queues j for compression; the pipeline writes out the oldest
+// block first if depth blocks are in flight already.
+func (d *dataWriter) dispatch(j *job) error { return d.pipe.Submit(j) }
 
-// writeOldest waits for the oldest block in flight, writes it and records
-// where it went.
-func (d *dataWriter) writeOldest() error {
-	j := d.inflight[0]
-	<-j.done
-	if j.err != nil {
-		return fmt.Errorf("squashfs: compressing a block: %w", j.err)
-	}
-	d.inflight = d.inflight[1:]
+// writeBlock writes a compressed block, in the order blocks were cut, and
+// records where it went.
+func (d *dataWriter) writeBlock(j *job) error {
 	start := d.o.pos
 	if !j.sparse {
 		p := j.out
@@ -236,12 +199,7 @@ func (d *dataWriter) flush() error {
 		}
 	}
 	d.open = nil
-	for len(d.inflight) > 0 {
-		if err := d.writeOldest(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return d.pipe.Flush()
 }
 
 // openFrag is a fragment block being filled with tails of one class.
@@ -342,20 +300,25 @@ func (d *dataWriter) addFile(e *pack.Entry) (*dataRec, error) {
 		}
 		if same, ok := d.digests[sum]; ok {
 			rec.same = same
+			d.prog.Add(0, e.Size)
 			return rec, nil
 		}
 		pre = &sum
 		if whole != nil {
+			d.prog.Add(0, e.Size)
 			content = bytes.NewReader(whole)
 		}
 	}
 	if content == nil {
+		// Read block by block: its progress shows as it goes. (A
+		// large file hashed above is read again here, and counted
+		// here only.)
 		r, err := e.Open()
 		if err != nil {
 			return nil, fmt.Errorf("squashfs: %w", err)
 		}
 		defer r.Close()
-		content = r
+		content = pack.ProgressReader(r, d.prog)
 	}
 	sum, err := d.store(e, rec, content, pre == nil)
 	if err != nil {

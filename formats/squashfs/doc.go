@@ -27,9 +27,9 @@
 // has the tree's mtime, owner and group 0 (root; the id table holds only
 // 0), and no xattrs; the root directory is mode 0755; the superblock's
 // creation time is the tree's mtime. Data blocks are cut at fixed offsets
-// of each file, compressed by Options.Concurrency workers, each with its
-// own compressor whose output depends on the block alone, and written in
-// the order they were cut; metadata is compressed in order on the calling
+// of each file, compressed on a compress.Pipeline of Options.Concurrency
+// workers, each with its own compressor whose output depends on the block
+// alone, and written in the order they were cut; metadata is compressed in order on the calling
 // goroutine. So the bytes do not depend on the number of workers,
 // GOMAXPROCS or scheduling (TestDeterministic, TestCodecReuse).
 //

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/pack"
 )
 
@@ -23,7 +24,7 @@ func fuzzTree(data []byte) (*pack.Tree, Options) {
 		return c
 	}
 	h := next()
-	algos := []Algo{Gzip, Xz, Zstd, LZ4, None}
+	algos := []compress.Algo{compress.Gzip, compress.Xz, compress.Zstd, compress.LZ4, compress.None}
 	opts := Options{
 		Compression: algos[int(h)%len(algos)],
 		BlockSize:   4096 << (h >> 6), // 4 to 32 KiB

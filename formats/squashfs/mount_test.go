@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/pack"
 	"golang.org/x/sys/unix"
 )
@@ -85,7 +86,7 @@ func TestKernelMount(t *testing.T) {
 	// has 16 MiB of data at this size.
 	t.Run("zstd-3-1024k", func(t *testing.T) {
 		tr := fixedTree(1 << 20)
-		img, _ := writeImage(t, tr, Options{Compression: Zstd, Level: 3, BlockSize: 1 << 20})
+		img, _ := writeImage(t, tr, Options{Compression: compress.Zstd, Level: 3, BlockSize: 1 << 20})
 		compareDir(t, tr, mount(t, img, "mount", "-t", "squashfs", "-o", "loop,ro"), true)
 	})
 }
@@ -97,7 +98,7 @@ func TestSquashfuse(t *testing.T) {
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		t.Skip("no /dev/fuse")
 	}
-	for _, algo := range []Algo{Gzip, Xz, Zstd, LZ4} {
+	for _, algo := range []compress.Algo{compress.Gzip, compress.Xz, compress.Zstd, compress.LZ4} {
 		t.Run(string(algo), func(t *testing.T) {
 			tr := fixedTree(4 << 10)
 			img, _ := writeImage(t, tr, Options{Compression: algo, BlockSize: 4 << 10})

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/pack"
 )
 
@@ -156,17 +157,17 @@ func TestProperty(t *testing.T) {
 		seed  uint64
 		n     int
 		bs    int
-		algo  Algo
+		algo  compress.Algo
 		level int
 	}{
-		{1, 3000, 4 << 10, LZ4, 0},
-		{2, 3000, 4 << 10, Zstd, 3},
-		{3, 3000, 8 << 10, Gzip, 1},
-		{4, 2000, 4 << 10, None, 0},
-		{5, 1500, 16 << 10, Zstd, 0},
-		{6, 800, 4 << 10, Gzip, 0},
-		{7, 400, 4 << 10, Xz, 0},
-		{8, 1000, 64 << 10, LZ4, 9},
+		{1, 3000, 4 << 10, compress.LZ4, 0},
+		{2, 3000, 4 << 10, compress.Zstd, 3},
+		{3, 3000, 8 << 10, compress.Gzip, 1},
+		{4, 2000, 4 << 10, compress.None, 0},
+		{5, 1500, 16 << 10, compress.Zstd, 0},
+		{6, 800, 4 << 10, compress.Gzip, 0},
+		{7, 400, 4 << 10, compress.Xz, 0},
+		{8, 1000, 64 << 10, compress.LZ4, 9},
 	}
 	if testing.Short() {
 		cases = cases[:2]
@@ -199,7 +200,7 @@ func TestInodeDelta(t *testing.T) {
 	}
 	b.file("d/c", 0o644, []byte("c"))
 	tr := b.tree(1)
-	img, data := writeImage(t, tr, Options{Compression: LZ4})
+	img, data := writeImage(t, tr, Options{Compression: compress.LZ4})
 	readBack(t, tr, data)
 	// Extracting 40000 files takes unsquashfs several seconds: the
 	// listing, and the kernel below, read every directory entry too.

@@ -9,6 +9,7 @@ import (
 	"math"
 	"runtime"
 
+	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/pack"
 )
 
@@ -22,10 +23,11 @@ const (
 // Options choose the compression and block size and where progress goes.
 // The zero value means the defaults.
 type Options struct {
-	// Compression is the compressor of data and metadata; default Gzip.
-	Compression Algo
-	// Level is the compression level, within Compression.LevelRange; 0
-	// means Compression.DefaultLevel. The image depends on it.
+	// Compression is the compressor of data and metadata, one of
+	// Compressors; default gzip.
+	Compression compress.Algo
+	// Level is the compression level, within the compressor's Levels in
+	// Compressors; 0 means its Default. The image depends on it.
 	Level int
 	// BlockSize is the size of data blocks, a power of two from 4 KiB to
 	// 1 MiB; 0 means 128 KiB. Larger blocks compress better and are
@@ -34,8 +36,8 @@ type Options struct {
 	// Concurrency is how many blocks are compressed at once; 0 means
 	// runtime.GOMAXPROCS(0). The image does not depend on it.
 	Concurrency int
-	// Progress receives each file once its content is read; nil means
-	// none.
+	// Progress receives the content as it is read, and each file once
+	// it is; nil means none.
 	Progress pack.Progress
 }
 
@@ -97,22 +99,17 @@ func Write(ctx context.Context, w Output, t *pack.Tree, opts Options) error {
 // defaults fills in and checks the options.
 func (o Options) defaults() (Options, error) {
 	if o.Compression == "" {
-		o.Compression = Gzip
+		o.Compression = Compressors[0].Algo
 	}
-	a, err := ParseAlgo(string(o.Compression))
+	c, ok := compress.Find(Compressors, o.Compression)
+	if !ok {
+		return o, fmt.Errorf("squashfs: compression %q: an image takes %s", string(o.Compression), compress.List(compress.AlgosOf(Compressors)))
+	}
+	level, err := c.Level(o.Level)
 	if err != nil {
-		return o, err
+		return o, fmt.Errorf("squashfs: compression level %d: %w", o.Level, err)
 	}
-	o.Compression = a
-	lo, hi := a.LevelRange()
-	switch {
-	case o.Level != 0 && hi == 0:
-		return o, fmt.Errorf("squashfs: compression %s takes no level (got %d)", a, o.Level)
-	case o.Level != 0 && (o.Level < lo || o.Level > hi):
-		return o, fmt.Errorf("squashfs: %s level %d out of range %d-%d", a, o.Level, lo, hi)
-	case o.Level == 0:
-		o.Level = a.DefaultLevel()
-	}
+	o.Level = level
 	if o.BlockSize == 0 {
 		o.BlockSize = DefaultBlockSize
 	}
@@ -149,18 +146,18 @@ func (iw *imageWriter) write(ctx context.Context) error {
 	iw.sb = superblock{
 		mkfsTime:   iw.mtime,
 		blockSize:  uint32(opts.BlockSize),
-		compressor: algo.id(),
+		compressor: algoID(algo),
 		flags:      flagAlwaysFragment | flagDuplicates | flagExportable | flagNoXattrs,
 		ids:        1,
 	}
-	if algo == None {
+	if algo == compress.None {
 		iw.sb.flags |= flagInodesRaw | flagDataRaw | flagFragmentsRaw | flagIDsRaw
 	}
 	// The superblock's place, filled in at the end.
 	if err := o.write(make([]byte, superblockSize)); err != nil {
 		return err
 	}
-	if copts := algo.options(opts.Level); copts != nil {
+	if copts := algoOptions(algo, opts.Level); copts != nil {
 		iw.sb.flags |= flagCompOpts
 		b := binary.LittleEndian.AppendUint16(nil, uint16(len(copts))|metaRaw)
 		if err := o.write(append(b, copts...)); err != nil {
@@ -170,6 +167,7 @@ func (iw *imageWriter) write(ctx context.Context) error {
 
 	// Data.
 	d, err := newDataWriter(ctx, o, algo, opts.Level, opts.BlockSize, opts.Concurrency)
+	d.prog = opts.Progress
 	if err != nil {
 		return err
 	}
@@ -184,7 +182,7 @@ func (iw *imageWriter) write(ctx context.Context) error {
 			return err
 		}
 		node.data = rec
-		opts.Progress.Add(1, node.entry.Size)
+		opts.Progress.Add(1, 0)
 	}
 	if err := d.flush(); err != nil {
 		return err

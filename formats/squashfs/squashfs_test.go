@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/pack"
 )
 
@@ -94,10 +95,10 @@ func fixedTree(bs int) *pack.Tree {
 
 // codecCases are the compressors and levels the tests go through.
 var codecCases = []struct {
-	algo  Algo
+	algo  compress.Algo
 	level int
 }{
-	{Gzip, 0}, {Xz, 0}, {Zstd, 0}, {LZ4, 0}, {LZ4, 9}, {None, 0}, {Gzip, 1}, {Zstd, 3},
+	{compress.Gzip, 0}, {compress.Xz, 0}, {compress.Zstd, 0}, {compress.LZ4, 0}, {compress.LZ4, 9}, {compress.None, 0}, {compress.Gzip, 1}, {compress.Zstd, 3},
 }
 
 // TestTools writes the fixed tree with every compressor at two block
@@ -106,7 +107,7 @@ var codecCases = []struct {
 func TestTools(t *testing.T) {
 	for _, c := range codecCases {
 		for _, bs := range []int{4 << 10, 128 << 10} {
-			if c.algo == Xz && bs > 4<<10 && testing.Short() {
+			if c.algo == compress.Xz && bs > 4<<10 && testing.Short() {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s-%d-%dk", c.algo, c.level, bs>>10), func(t *testing.T) {
@@ -120,7 +121,7 @@ func TestTools(t *testing.T) {
 				if im.sparseBlocks == 0 {
 					t.Errorf("no sparse block written")
 				}
-				if c.algo != None && im.rawData == 0 {
+				if c.algo != compress.None && im.rawData == 0 {
 					t.Errorf("incompressible blocks were not stored raw")
 				}
 				checkUnsquashfs(t, tr, img)
@@ -170,18 +171,19 @@ func TestCodecReuse(t *testing.T) {
 		}
 	}
 	for _, c := range append(codecCases, struct {
-		algo  Algo
+		algo  compress.Algo
 		level int
-	}{Zstd, 1}, struct {
-		algo  Algo
+	}{compress.Zstd, 1}, struct {
+		algo  compress.Algo
 		level int
-	}{Zstd, 7}, struct {
-		algo  Algo
+	}{compress.Zstd, 7}, struct {
+		algo  compress.Algo
 		level int
-	}{Gzip, 5}) {
-		level := c.level
-		if level == 0 {
-			level = c.algo.DefaultLevel()
+	}{compress.Gzip, 5}) {
+		comp, _ := compress.Find(Compressors, c.algo)
+		level, err := comp.Level(c.level)
+		if err != nil {
+			t.Fatal(err)
 		}
 		reused, err := newCodec(c.algo, level, 64<<10)
 		if err != nil {
@@ -258,10 +260,10 @@ func TestBadInput(t *testing.T) {
 		{"block size not a power of two", func() *pack.Tree { return good().tree(1) }, Options{BlockSize: 5000}, "block size 5000"},
 		{"block size too large", func() *pack.Tree { return good().tree(1) }, Options{BlockSize: 2 << 20}, "block size"},
 		{"block size too small", func() *pack.Tree { return good().tree(1) }, Options{BlockSize: 2048}, "block size"},
-		{"unknown compression", func() *pack.Tree { return good().tree(1) }, Options{Compression: "lzo"}, "unknown compression"},
-		{"gzip level", func() *pack.Tree { return good().tree(1) }, Options{Level: 10}, "gzip level 10 out of range 1-9"},
-		{"xz level", func() *pack.Tree { return good().tree(1) }, Options{Compression: Xz, Level: 6}, "takes no level"},
-		{"none level", func() *pack.Tree { return good().tree(1) }, Options{Compression: None, Level: 1}, "takes no level"},
+		{"unknown compression", func() *pack.Tree { return good().tree(1) }, Options{Compression: "lzo"}, `compression "lzo": an image takes gzip, xz, zstd, lz4 or none`},
+		{"gzip level", func() *pack.Tree { return good().tree(1) }, Options{Level: 10}, "level 10: gzip takes 1 to 9"},
+		{"xz level", func() *pack.Tree { return good().tree(1) }, Options{Compression: compress.Xz, Level: 6}, "level 6: xz has no levels"},
+		{"none level", func() *pack.Tree { return good().tree(1) }, Options{Compression: compress.None, Level: 1}, "level 1: none has no levels"},
 		{"concurrency", func() *pack.Tree { return good().tree(1) }, Options{Concurrency: -1}, "negative"},
 	}
 	for _, c := range cases {
@@ -317,7 +319,7 @@ func TestReadErrors(t *testing.T) {
 	}
 
 	fail := &memOutput{failAfter: 100 << 10}
-	if err := Write(context.Background(), fail, b.tree(1), Options{BlockSize: 4096, Compression: None}); err == nil || !strings.Contains(err.Error(), "disk full") {
+	if err := Write(context.Background(), fail, b.tree(1), Options{BlockSize: 4096, Compression: compress.None}); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("failing output: %v", err)
 	}
 
@@ -447,7 +449,7 @@ func TestHugeSparseFile(t *testing.T) {
 		{Path: "big", Kind: pack.File, Mode: 0o644, Size: size, Source: src},
 		{Path: "small", Kind: pack.File, Mode: 0o644, Size: 5, Data: []byte("small")},
 	}}
-	img, b := writeImage(t, tr, Options{Compression: LZ4, BlockSize: 1 << 20})
+	img, b := writeImage(t, tr, Options{Compression: compress.LZ4, BlockSize: 1 << 20})
 	if len(b) > 1<<20 {
 		t.Errorf("image of %d bytes for a sparse file", len(b))
 	}

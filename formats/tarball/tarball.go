@@ -17,7 +17,7 @@ type Options struct {
 	Compression compress.Algo // default gzip
 	Level       int           // 0: the compressor's default
 	Concurrency int           // 0: GOMAXPROCS
-	Progress    pack.Progress // nil: none
+	Progress    pack.Progress // content read, as it is read; nil: none
 }
 
 // Write writes t to w as a tar archive. Headers are filled in field by field
@@ -49,11 +49,11 @@ func Write(ctx context.Context, w io.Writer, t *pack.Tree, opts Options) error {
 			return err
 		}
 		e := &t.Entries[i]
-		if err := writeEntry(ctx, tw, e, t, buf); err != nil {
+		if err := writeEntry(ctx, tw, e, t, buf, opts.Progress); err != nil {
 			return err
 		}
 		if e.Kind == pack.File {
-			opts.Progress.Add(1, e.Size)
+			opts.Progress.Add(1, 0)
 		}
 	}
 	if err := tw.Close(); err != nil {
@@ -66,7 +66,7 @@ func Write(ctx context.Context, w io.Writer, t *pack.Tree, opts Options) error {
 	return nil
 }
 
-func writeEntry(ctx context.Context, tw *tar.Writer, e *pack.Entry, t *pack.Tree, buf []byte) error {
+func writeEntry(ctx context.Context, tw *tar.Writer, e *pack.Entry, t *pack.Tree, buf []byte, prog pack.Progress) error {
 	hdr := &tar.Header{
 		Name:    "./" + e.Path,
 		Mode:    int64(e.Mode),
@@ -100,7 +100,7 @@ func writeEntry(ctx context.Context, tw *tar.Writer, e *pack.Entry, t *pack.Tree
 		return err
 	}
 	defer r.Close()
-	if _, err := io.CopyBuffer(tw, pack.ContextReader(ctx, r), buf); err != nil {
+	if _, err := io.CopyBuffer(tw, pack.ContextReader(ctx, pack.ProgressReader(r, prog)), buf); err != nil {
 		return fmt.Errorf("archive %s: %w", e.Path, err)
 	}
 	return nil

@@ -1,12 +1,18 @@
-// Package atomicfile writes output files that appear complete or not at all.
+// Package atomicfile writes outputs that appear complete or not at all: the
+// one atomic-output mechanism of gpack, for pack files, image archives and
+// layouts, and the entries of the layer cache.
 //
 // A File is written under a temporary name in the target's directory (so
 // that the final rename stays within one file system and is atomic), synced,
 // and renamed into place by Commit; Abort removes it. Callers defer Abort
 // right after Create, so an error, a panic or a cancelled context (Ctrl-C in
 // the CLI cancels it) leaves neither a partial output nor a temporary file.
-// WriteFile packages that pattern. The package keeps no global state and
-// installs no signal handler: the caller owns the context.
+// WriteFile packages that pattern. A Dir does the same for a directory (an
+// OCI image layout): filled under a temporary name, synced, renamed into
+// place. Check tells, before any work, whether a file could be created.
+// Temporary names are .<base>.tmp-<random>, so a directory listing shows
+// whose they are. The package keeps no global state and installs no signal
+// handler: the caller owns the context.
 package atomicfile
 
 import (
@@ -20,6 +26,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gpack/gpack/internal/usererr"
 )
 
 // Mode is the permission of every committed file. It is set explicitly,
@@ -57,26 +65,24 @@ const writeback = 8 << 20
 // Create starts writing path: it creates <dir>/.<base>.tmp-<random> in the
 // target's directory with mode 0644 whatever the umask. The target is not
 // touched until Commit.
+//
+// An existing directory at path is refused here, before any work, rather
+// than by the rename in Commit.
 func Create(path string) (*File, error) {
 	dir, base := filepath.Split(path)
 	if base == "" {
-		return nil, fmt.Errorf("creating %s: not a file name", path)
+		return nil, &usererr.Error{Path: path, What: "not a file name", Fix: "give the name of the file to write"}
 	}
 	if dir == "" {
 		dir = "."
 	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, &usererr.Error{Path: path, What: "is a directory, not a file that can be written",
+			Fix: "give the name of a file to write (it may be inside this directory), or remove the directory"}
+	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			switch {
-			case isNotWritable(pe.Err):
-				return nil, fmt.Errorf("creating %s: directory %s is not writable: %w", path, filepath.Clean(dir), pe.Err)
-			case errors.Is(pe.Err, fs.ErrNotExist):
-				return nil, fmt.Errorf("creating %s: directory %s does not exist: %w", path, filepath.Clean(dir), pe.Err)
-			}
-		}
-		return nil, fmt.Errorf("creating %s: %w", path, err)
+		return nil, createError(path, dir, err)
 	}
 	// CreateTemp makes the file 0600; Chmod is not subject to the umask.
 	if err := f.Chmod(Mode); err != nil {
@@ -85,6 +91,49 @@ func Create(path string) (*File, error) {
 		return nil, fmt.Errorf("creating %s: %w", path, err)
 	}
 	return &File{f: f, fd: int(f.Fd()), path: path}, nil
+}
+
+// createError says why a temporary file could not be created in dir.
+func createError(path, dir string, err error) error {
+	dir = filepath.Clean(dir)
+	err = unwrapPath(err)
+	notWritable := &usererr.Error{Path: path, What: "cannot create it: directory " + dir + " is not writable (" + errText(err) + ")",
+		Fix: "write it to a directory you can write", Err: err}
+	switch {
+	case isNotWritable(err):
+		return notWritable
+	case errors.Is(err, fs.ErrNotExist):
+		// A directory that exists and still says "no such file" takes
+		// no new files at all: /proc, for one.
+		if fi, serr := os.Stat(dir); serr == nil && fi.IsDir() {
+			return notWritable
+		}
+		return &usererr.Error{Path: path, What: "cannot create it: directory " + dir + " does not exist",
+			Fix: "create the directory first, or write it elsewhere", Err: err}
+	}
+	return fmt.Errorf("creating %s: %w", path, err)
+}
+
+// errText is an error without the "open PATH: " that the path already
+// says.
+func errText(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	return err.Error()
+}
+
+// Check tells, before any work, whether path could be written: it is not a
+// directory, and its directory exists and takes new files. It creates a
+// temporary file there and removes it at once, since only that answers
+// for every file system (a read-only mount, /proc, an ACL).
+func Check(path string) error {
+	f, err := Create(path)
+	if err != nil {
+		return err
+	}
+	return f.Abort()
 }
 
 func isNotWritable(err error) bool {
@@ -150,16 +199,7 @@ func (f *File) Commit() error {
 		return fmt.Errorf("moving %s into place: %w", f.path, unwrapLink(err))
 	}
 	f.state = committed
-	dir := filepath.Dir(f.path)
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, unwrapPath(err))
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, unwrapPath(err))
-	}
-	return nil
+	return syncDir(filepath.Dir(f.path))
 }
 
 // Abort closes and removes the temporary file. It does nothing after
@@ -238,4 +278,120 @@ func (w ctxWriter) Write(p []byte) (int, error) {
 		return 0, fmt.Errorf("writing %s: %w", w.f.path, err)
 	}
 	return w.f.Write(p)
+}
+
+// Dir is an output directory written under a temporary name beside its
+// target and renamed into place by Commit: an OCI image layout, whose
+// readers must never see one half written. It is not safe for concurrent
+// use.
+type Dir struct {
+	tmp   string
+	path  string // target
+	state state
+}
+
+// CreateDir starts writing the directory path: it creates
+// <parent>/.<base>.tmp-<random>, mode 0755 whatever the umask, for the
+// caller to fill. The target is not touched until Commit.
+func CreateDir(path string) (*Dir, error) {
+	path = filepath.Clean(path)
+	parent, base := filepath.Split(path)
+	if base == "" || base == "." || base == ".." || base == "/" {
+		return nil, &usererr.Error{Path: path, What: "not a directory name", Fix: "give the name of the directory to write"}
+	}
+	if parent == "" {
+		parent = "."
+	}
+	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-*")
+	if err != nil {
+		return nil, createError(path, parent, err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("creating %s: %w", path, err)
+	}
+	return &Dir{tmp: tmp, path: path}, nil
+}
+
+// Name returns the temporary directory's path, where the caller writes.
+func (d *Dir) Name() string { return d.tmp }
+
+// Commit makes the directory durable and visible: it fsyncs every file and
+// directory under it, renames it to the target and fsyncs the parent. A
+// directory already at the target is replaced: it is moved aside first,
+// since rename cannot replace a non-empty directory, and removed once the
+// new one is in place; if the rename fails the old one is put back. The
+// caller decides beforehand whether what is at the target may be replaced.
+func (d *Dir) Commit() error {
+	if d.state != open {
+		return fmt.Errorf("committing %s: already committed or aborted", d.path)
+	}
+	if err := syncTree(d.tmp); err != nil {
+		return fmt.Errorf("writing %s: %w", d.path, err)
+	}
+	old := ""
+	if _, err := os.Lstat(d.path); err == nil {
+		old = d.tmp + ".old"
+		if err := os.Rename(d.path, old); err != nil {
+			return fmt.Errorf("writing %s: moving the old one aside: %w", d.path, unwrapLink(err))
+		}
+	}
+	if err := os.Rename(d.tmp, d.path); err != nil {
+		if old != "" {
+			os.Rename(old, d.path)
+		}
+		return fmt.Errorf("moving %s into place: %w", d.path, unwrapLink(err))
+	}
+	d.state = committed
+	if old != "" {
+		if err := os.RemoveAll(old); err != nil {
+			return fmt.Errorf("writing %s: removing the old one: %w", d.path, err)
+		}
+	}
+	if err := syncDir(filepath.Dir(d.path)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Abort removes the temporary directory and everything in it. It does
+// nothing after Commit or a previous Abort, so callers can always
+// `defer d.Abort()`.
+func (d *Dir) Abort() error {
+	if d.state != open {
+		return nil
+	}
+	d.state = aborted
+	if err := os.RemoveAll(d.tmp); err != nil {
+		return fmt.Errorf("removing temporary directory for %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// syncTree fsyncs every file and directory under dir, so that the rename
+// that publishes it cannot land before its contents.
+func syncTree(dir string) error {
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return f.Sync()
+	})
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("syncing directory %s: %w", dir, unwrapPath(err))
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing directory %s: %w", dir, unwrapPath(err))
+	}
+	return nil
 }

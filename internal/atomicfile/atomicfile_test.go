@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -117,25 +116,53 @@ func TestAbort(t *testing.T) {
 
 // TestCommitFails: when the rename fails (here the target is a directory)
 // the error names the target and Abort still cleans up.
-func TestCommitFails(t *testing.T) {
+// TestDirectoryAtTarget: a directory at the target is refused by Create,
+// before any work; one that appears later makes Commit fail. Either way
+// nothing is left but the directory.
+func TestDirectoryAtTarget(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out")
 	if err := os.Mkdir(path, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f, err := Create(path)
+	for _, tc := range []struct {
+		name string
+		do   func() error
+	}{
+		{"Create", func() error { _, err := Create(path); return err }},
+		{"Check", func() error { return Check(path) }},
+		{"WriteFile", func() error {
+			return WriteFile(context.Background(), path, func(io.Writer) error { t.Error("WriteFile wrote"); return nil })
+		}},
+	} {
+		err := tc.do()
+		if err == nil || !strings.Contains(err.Error(), path+": is a directory") || !strings.Contains(err.Error(), "give the name of a file") {
+			t.Errorf("%s onto a directory: %v, want it refused with what to do", tc.name, err)
+		}
+	}
+	if names := entries(t, dir); len(names) != 1 || names[0] != "out" {
+		t.Errorf("directory holds %q, want only out/", names)
+	}
+
+	later := filepath.Join(dir, "later")
+	f, err := Create(later)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = f.Commit()
-	if err == nil || !strings.Contains(err.Error(), path) {
-		t.Fatalf("Commit onto a directory: %v, want an error naming %s", err, path)
+	if err := os.Mkdir(later, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(later, "x"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Commit(); err == nil || !strings.Contains(err.Error(), later) {
+		t.Fatalf("Commit onto a directory: %v, want an error naming %s", err, later)
 	}
 	if err := f.Abort(); err != nil {
 		t.Fatal(err)
 	}
-	if names := entries(t, dir); len(names) != 1 || names[0] != "out" {
-		t.Errorf("directory holds %q, want only out/", names)
+	if names := entries(t, dir); len(names) != 2 {
+		t.Errorf("directory holds %q, want only out/ and later/", names)
 	}
 }
 
@@ -192,22 +219,99 @@ func TestDiskFull(t *testing.T) {
 	}
 }
 
+// TestUnwritableDirectory: each directory that takes no new file is said to
+// be not writable, and a missing one missing, by Create and by Check.
 func TestUnwritableDirectory(t *testing.T) {
-	dir := mountTmpfs(t, "ro")
-	path := filepath.Join(dir, "out.tar")
-	_, err := Create(path)
-	if !errors.Is(err, syscall.EROFS) {
-		t.Fatalf("Create on a read-only file system: %v, want EROFS", err)
+	ro := mountTmpfs(t, "ro")
+	for _, tc := range []struct {
+		name, path, want string
+		errno            error
+	}{
+		{"read-only file system", filepath.Join(ro, "out.tar"), "directory " + ro + " is not writable (read-only file system)", syscall.EROFS},
+		// procfs has no create: open(O_CREAT) says ENOENT in a
+		// directory that exists.
+		{"/proc", "/proc/x.tar", "directory /proc is not writable", nil},
+		{"missing directory", filepath.Join(ro, "missing", "out.tar"), "directory " + filepath.Join(ro, "missing") + " does not exist", os.ErrNotExist},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, err := range []error{func() error { _, err := Create(tc.path); return err }(), Check(tc.path)} {
+				if err == nil || !strings.Contains(err.Error(), tc.path+": cannot create it: "+tc.want) {
+					t.Errorf("error %v, want it to say %q", err, tc.want)
+				}
+				if tc.errno != nil && !errors.Is(err, tc.errno) {
+					t.Errorf("error %v does not wrap %v", err, tc.errno)
+				}
+			}
+		})
 	}
-	t.Log(err)
-	want := fmt.Sprintf("creating %s: directory %s is not writable", path, dir)
-	if !strings.Contains(err.Error(), want) {
-		t.Errorf("error %q, want it to say %q", err, want)
+	dir := t.TempDir()
+	if err := Check(filepath.Join(dir, "ok")); err != nil {
+		t.Errorf("Check in a writable directory: %v", err)
+	}
+	if names := entries(t, dir); len(names) != 0 {
+		t.Errorf("Check left %q behind", names)
+	}
+}
+
+// TestDir: a directory appears complete at Commit, replaces an older one,
+// and Abort leaves nothing.
+func TestDir(t *testing.T) {
+	defer syscall.Umask(syscall.Umask(0o077))
+	parent := t.TempDir()
+	path := filepath.Join(parent, "img.oci")
+	write := func(content string) *Dir {
+		t.Helper()
+		d, err := CreateDir(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(filepath.Base(d.Name()), ".img.oci.tmp-") || filepath.Dir(d.Name()) != parent {
+			t.Errorf("temporary directory %s, want %s/.img.oci.tmp-*", d.Name(), parent)
+		}
+		if err := os.MkdirAll(filepath.Join(d.Name(), "blobs", "sha256"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d.Name(), "blobs", "sha256", "x"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	read := func() string {
+		b, _ := os.ReadFile(filepath.Join(path, "blobs", "sha256", "x"))
+		return string(b)
 	}
 
-	_, err = Create(filepath.Join(dir, "missing", "out.tar"))
-	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "does not exist") {
-		t.Errorf("Create in a missing directory: %v", err)
+	d := write("first")
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("target exists before Commit: %v", err)
+	}
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Abort(); err != nil || read() != "first" {
+		t.Errorf("Abort after Commit: %v, content %q", err, read())
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("committed directory: %v, %v; want mode 755 under umask 077", fi, err)
+	}
+
+	d = write("second")
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if read() != "second" {
+		t.Errorf("after the second Commit: %q", read())
+	}
+
+	d = write("third")
+	if err := d.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if names := entries(t, parent); len(names) != 1 || read() != "second" {
+		t.Errorf("after Abort: %q, content %q; want only img.oci, unchanged", names, read())
+	}
+	if _, err := CreateDir(filepath.Join(parent, "missing", "x")); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("CreateDir in a missing directory: %v", err)
 	}
 }
 

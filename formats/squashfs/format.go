@@ -1,0 +1,64 @@
+package squashfs
+
+import (
+	"context"
+
+	"github.com/gpack/gpack/formats"
+	"github.com/gpack/gpack/formats/compress"
+	"github.com/gpack/gpack/internal/atomicfile"
+	"github.com/gpack/gpack/internal/usererr"
+	"github.com/gpack/gpack/pack"
+)
+
+// Format is the image of gpack pack -f squashfs, made for
+// Apptainer/Singularity as guix pack makes it (see Prepare).
+var Format formats.Format = format{}
+
+type format struct{}
+
+func (format) Name() string { return "squashfs" }
+
+func (format) Extensions() []formats.Extension {
+	return []formats.Extension{{Suffix: ".squashfs"}, {Suffix: ".sqfs"}}
+}
+
+func (format) Compressors() []compress.Compressor { return Compressors }
+
+// Prepare gives the image what Apptainer and Singularity expect, as guix
+// pack does: /bin as the first item's bin (pack.ImageLinks) and the
+// metadata of pack.Singularity.
+func (format) Prepare(o *pack.Options, profile string, opts *formats.Options) {
+	o.Symlinks = pack.ImageLinks(o.Symlinks, profile, o.Relocatable)
+	o.Extra = append(o.Extra, pack.Singularity(pack.SingularityOptions{Profile: profile, EntryPoint: opts.EntryPoint, Links: o.Symlinks})...)
+}
+
+func (f format) Check(out string, opts *formats.Options) error {
+	if err := formats.NotAnImage(f, opts); err != nil {
+		return err
+	}
+	if bs := opts.BlockSize; bs != 0 && (bs < MinBlockSize || bs > MaxBlockSize || bs&(bs-1) != 0) {
+		return usererr.Usagef("--block-size %d: want a power of two from 4K to 1M", bs)
+	}
+	return atomicfile.Check(out)
+}
+
+// noShell is the warning for an image without /bin/sh.
+const noShell = "warning: the image has no /bin/sh: apptainer exec works, but apptainer shell, and apptainer run " +
+	"without --entry-point, need one; add a shell to the first item (a profile with bash or dash)"
+
+func (format) Write(ctx context.Context, t *pack.Tree, out string, opts *formats.Options) (*formats.Result, error) {
+	size, err := formats.WriteFile(ctx, out, opts.Progress, func(w formats.File) error {
+		return Write(ctx, w, t, Options{Compression: opts.Compression, Level: opts.Level, BlockSize: opts.BlockSize,
+			Concurrency: opts.Concurrency, Progress: opts.Progress})
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := &formats.Result{Output: out, Size: size}
+	// Asked of the image itself, as a container would see it: /bin/sh
+	// may come from -S links, the profile, or -R's wrappers.
+	if e, ok := t.Resolve("bin/sh"); !ok || e.Kind != pack.File && e.Kind != pack.HardLink {
+		r.Warnings = append(r.Warnings, noShell)
+	}
+	return r, nil
+}

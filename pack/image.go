@@ -1,0 +1,64 @@
+package pack
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/gpack/gpack/closure"
+	"github.com/gpack/gpack/internal/usererr"
+)
+
+// EntryPoint normalises --entry-point, once for every format: "bin/x" and
+// "/bin/x" both name bin/x of the first root item (the profile, whose bin
+// images show as /bin), and an absolute path in the store names itself. It
+// returns the absolute store path, which must lie in an item of the
+// closure and be something other than a directory; "" stays "".
+func EntryPoint(g *closure.Graph, s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	profile := g.Roots[0]
+	bad := func(what string) error {
+		return &usererr.Error{Kind: usererr.Usage, Path: s, What: "--entry-point " + what,
+			Fix: "give a program of the first item, as bin/NAME or " + profile + "/bin/NAME"}
+	}
+	p := path.Join(profile, strings.TrimPrefix(s, "/"))
+	if strings.HasPrefix(s, g.Store+"/") {
+		p = path.Clean(s)
+	}
+	rel, ok := strings.CutPrefix(p, g.Store+"/")
+	item, _, _ := strings.Cut(rel, "/")
+	if !ok || g.Items[g.Store+"/"+item] == nil {
+		return "", bad(fmt.Sprintf("%s is not inside an item of the closure", p))
+	}
+	fi, err := os.Stat(p)
+	switch {
+	case err != nil:
+		return "", bad(fmt.Sprintf("%s does not exist", p))
+	case fi.IsDir():
+		return "", bad(fmt.Sprintf("%s is a directory", p))
+	}
+	return p, nil
+}
+
+// ImageLinks returns links with the /bin that images get, as guix pack
+// gives its squashfs and docker images one: WrappersLink (-S /bin=bin),
+// unless a link names /bin already, or relocatable puts the wrappers there
+// (they run the store's programs in place inside a container), or the
+// profile has no bin/.
+func ImageLinks(links []LinkRequest, profile string, relocatable bool) []LinkRequest {
+	if relocatable {
+		return links
+	}
+	for _, l := range links {
+		if strings.Trim(l.Link, "/") == "bin" {
+			return links
+		}
+	}
+	if fi, err := os.Stat(profile + "/bin"); err == nil && fi.IsDir() {
+		return append(links, WrappersLink)
+	}
+	return links
+}
