@@ -489,10 +489,6 @@ func (t *tracer) syscallEntry(tc *tracee) {
 	case specBind, specConnect:
 		t.sockaddrEntry(tc, &r, spec.special == specBind)
 		return
-	case specChdir:
-		// Threads may share the working directory: every cached one
-		// is stale now.
-		t.cwdGen++
 	}
 
 	var rewrite [2]struct {
@@ -555,6 +551,13 @@ func (t *tracer) syscallEntry(tc *tracee) {
 			rewrite[n].arg, rewrite[n].path = ps.arg, real
 			n++
 		}
+	}
+	if spec.special == specChdir {
+		// Threads may share the working directory: every cached one
+		// is stale now. Not before the translation of chdir's own
+		// path, which caches the directory it starts from: that one
+		// must be stale too.
+		t.cwdGen++
 	}
 	if n > 0 {
 		var data []byte
