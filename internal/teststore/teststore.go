@@ -108,7 +108,9 @@ var refs = map[string][]string{
 	"selfexe":  {"libc"},
 	"newsys":   {"libc", "linkonly", "noref"},
 	"unixsock": {"libc"},
-	"chain":    {"chain", "dash", "hello"},
+	// rofs names the items whose files it tries to change.
+	"rofs":  {"libc", "linkonly", "noref", "unixsock"},
+	"chain": {"chain", "dash", "hello"},
 	// The Go tracees find the paths they use in a file of their own.
 	"gostatic":  {"hello", "noref"},
 	"godynamic": {"hello", "libc", "noref"},
@@ -153,7 +155,7 @@ func Build(root string) (*Store, error) {
 	steps := []func() error{
 		b.libc, b.greetHello,
 		b.dash, b.script, b.execer, b.threads, b.forker, b.profile,
-		b.cwd, b.selfexe, b.newsys, b.unixsock, b.chain, b.gostatic, b.godynamic,
+		b.cwd, b.selfexe, b.newsys, b.unixsock, b.rofs, b.chain, b.gostatic, b.godynamic,
 		b.noref, b.linkonly, b.binref, b.gzref, b.namedref,
 	}
 	errs := make([]error, len(steps))
