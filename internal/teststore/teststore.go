@@ -114,7 +114,9 @@ var refs = map[string][]string{
 	// missing from the store, as from a damaged pack.
 	"badinterp":  {"libc"},
 	"badshebang": {"dash"},
-	"chain":      {"chain", "dash", "hello"},
+	// rofs names the items whose files it tries to change.
+	"rofs":  {"libc", "linkonly", "noref", "unixsock"},
+	"chain": {"chain", "dash", "hello"},
 	// The Go tracees find the paths they use in a file of their own.
 	"gostatic":  {"hello", "noref"},
 	"godynamic": {"hello", "libc", "noref"},
@@ -159,7 +161,7 @@ func Build(root string) (*Store, error) {
 	steps := []func() error{
 		b.libc, b.greetHello,
 		b.dash, b.script, b.execer, b.threads, b.forker, b.profile,
-		b.cwd, b.selfexe, b.newsys, b.unixsock, b.chain, b.gostatic, b.godynamic,
+		b.cwd, b.selfexe, b.newsys, b.unixsock, b.rofs, b.chain, b.gostatic, b.godynamic,
 		b.noref, b.linkonly, b.binref, b.gzref, b.namedref, b.startstate, b.badinterp, b.badshebang,
 	}
 	errs := make([]error, len(steps))

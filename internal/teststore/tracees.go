@@ -250,6 +250,17 @@ func (b *builder) unixsock() error {
 	return b.program("unixsock", "unixsock.c", b.libcRpath())
 }
 
+// rofs tries every kind of change to the store's files, which a launcher
+// must refuse as a read-only mount does; the launcher's tests run it. It is
+// no Tracee: what it prints depends on the store being read-only.
+func (b *builder) rofs() error {
+	return b.program("rofs", "rofs.c", b.libcRpath(),
+		fmt.Sprintf("-DSTORE_DIR=%q", b.s.Dir),
+		fmt.Sprintf("-DNOREF=%q", b.item("noref")),
+		fmt.Sprintf("-DLINKONLY=%q", b.item("linkonly")),
+		fmt.Sprintf("-DUNIXSOCK=%q", b.item("unixsock")))
+}
+
 // chain is a script whose interpreter, interp, is itself a script with the
 // store's dash as its interpreter; interp says what it was given and runs
 // the script with dash.

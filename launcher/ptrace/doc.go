@@ -69,13 +69,85 @@
 // paths are joined to the working directory (read from /proc/PID/cwd, cached
 // until any chdir or fchdir) or to the dirfd (/proc/PID/fd/N); a
 // one-component lookup that follows no symlink (fts: find, du, rm -r) needs
-// neither. Paths elsewhere on the host cost one string comparison and go to
+// neither, unless the call may write (see below). Paths elsewhere on the host cost one string comparison and go to
 // the kernel untouched. The kernel keeps the real working directory (inside
 // the pack when the program changes into the store); getcwd, readlink
 // (/proc/PID/cwd, /proc/PID/fd/N …) and the AF_UNIX names of getsockname,
 // getpeername and accept are translated back to store paths. openat2's
 // RESOLVE_BENEATH and RESOLVE_IN_ROOT are left to the kernel, and
 // RESOLVE_NO_SYMLINKS refuses links in the tracer too.
+//
+// # The store is read-only
+//
+// The userns engine binds the pack's store read-only, so every call that
+// would create, change or remove something there fails with EROFS, or with
+// the error the kernel finds before it looks at the mount. The ptrace engine
+// gives the same answers (readonly_linux.go), and never lets such a call
+// run: the pack's copy is an ordinary directory, most often its user's own,
+// which chmod alone would open to changes. Covered: open, openat, openat2
+// and creat with write access, O_CREAT, O_TRUNC or O_TMPFILE; mkdir, mknod,
+// symlink and link (the new name), unlink, rmdir, rename (either side);
+// chmod, chown, lchown, the utimes family and truncate, in their legacy and
+// *at forms (fchmodat2 and the *xattrat calls too); the xattr setters and
+// removers; bind of an AF_UNIX socket; access with W_OK; acct and swapon.
+// mount and the other administrator's calls change no file: the kernel
+// answers them.
+//
+// The decision is made at the call's seccomp stop on the path as the
+// program sees it, after the tracer's own resolution of symlinks, with a
+// string prefix test against the stores of the view: a path that reaches the
+// store by a store path (directly, through a link, through .., from a working
+// directory or a directory descriptor in the store) is the store. The pack's
+// copy by its own path (ROOT/nix/store/…, or ROOT/bin and ROOT/.gpack) is a
+// host path, the user's files: the kernel decides, by the modes the pack was
+// extracted with. A working directory or descriptor in the pack's store
+// counts as the store whichever path reached it, as getcwd shows it. A mount
+// inside the pack's store is the host's too: the userns engine's recursive
+// bind carries it with its own flags, and remounts read-only the store's
+// mount alone (statx's mount id tells them apart).
+//
+// The answer is the kernel's on a read-only mount, in the kernel's order
+// (Linux 6.18; the launcher's tests compare every case with a real
+// read-only bind mount): errors in the arguments first, left to the kernel,
+// which fails such calls before any lookup; then the directory's lookup
+// (ENOENT, ENOTDIR, ELOOP); . and .. (EEXIST, EISDIR, EINVAL, ENOTEMPTY,
+// EBUSY); a name that exists for a call that makes one (EEXIST, EADDRINUSE
+// for bind), which is why mkdir of an existing directory is EEXIST; EXDEV
+// for a rename, or a link of a store file, across the store's edge; the
+// permission checks that precede the mount's (opening an existing file for
+// writing without O_TRUNC, truncate, access: EACCES); then EROFS. So unlink
+// of a missing name in the store is EROFS, as on the mount, and of a name
+// in a missing directory ENOENT. The tracer looks the names up itself, with
+// lstat, stat and faccessat, and with its own credentials, which are the
+// program's unless a privileged program changed its own. Calls that change
+// nothing run: O_CREAT of a file that exists without write access, O_PATH,
+// utimensat with both times UTIME_OMIT. A store directory itself cannot be
+// removed or renamed: EACCES without the permission to change its parent,
+// else EBUSY, as for a mount point. acct and swapon are EPERM
+// from the kernel for an ordinary user, EROFS for an administrator.
+//
+// Reads cost nothing more: whether a call may write is known from its number
+// and flags (open's access mode and O_CREAT, O_TRUNC, O_TMPFILE; access's
+// W_OK) before any lookup, and a read keeps the one-component shortcut. A
+// call that may write costs the prefix test, and, if relative with one
+// component, the readlink of its directory that the shortcut spares; only a
+// write that reaches the store costs the lookups of its answer.
+//
+// Descriptors. A read-only descriptor of a store file is easy to get, and
+// fchmod, fchown, fsetxattr and fremovexattr change the file through it:
+// on the read-only mount they fail with EROFS. So the filter sends these
+// four to the tracer too, which answers EROFS when /proc/PID/fd/N is in a
+// pack's store (unless the descriptor is O_PATH: EBADF, from the kernel).
+// That costs one stop per such call, made mostly on files a program has
+// just created (cp -p, install, tar), whose open stopped already; programs
+// that only read never make them. futimens (utimensat with a NULL path)
+// and the AT_EMPTY_PATH forms of fchownat, fchmodat2, utimensat and the
+// *xattrat calls come with calls that are traced anyway. ftruncate, write,
+// fallocate and the like need a descriptor open for writing, which no open
+// of the store gives: the kernel refuses them (EINVAL, EBADF) as on the
+// read-only mount, and they are not traced. Not covered: ioctl
+// FS_IOC_SETFLAGS (chattr) on a store descriptor, and statfs, whose flags
+// do not say ST_RDONLY.
 //
 // # Where rewritten paths go
 //

@@ -72,6 +72,20 @@ func (tr *translator) inStore(p string) bool {
 	return false
 }
 
+// storeOf returns the store directory of the view that holds p, or "" if
+// p lies in none: a path of the host, or of a pack by its own path.
+func (tr *translator) storeOf(p string) string {
+	if hasPathPrefix(p, tr.store) {
+		return tr.store
+	}
+	for _, o := range tr.others {
+		if hasPathPrefix(p, o.store) {
+			return o.store
+		}
+	}
+	return ""
+}
+
 // aboveStore reports whether p is a proper ancestor of a store directory
 // or of a pack: /nix on the way to /nix/store.
 func (tr *translator) aboveStore(p string) bool {
@@ -110,6 +124,20 @@ func (tr *translator) inRealStore(p string) bool {
 		}
 	}
 	return false
+}
+
+// realStoreOf returns the pack's store directory (real) that holds the real
+// path p, or "".
+func (tr *translator) realStoreOf(p string) string {
+	if hasPathPrefix(p, tr.real) {
+		return tr.real
+	}
+	for _, o := range tr.others {
+		if hasPathPrefix(p, o.real) {
+			return o.real
+		}
+	}
+	return ""
 }
 
 // storeFor returns the real store that holds the item named by the first
@@ -236,6 +264,16 @@ func isAncestor(dir, p string) bool {
 // many links. missing reports that a component inside the pack's store
 // does not exist: the pack cannot change, so the path cannot name a file.
 func (tr *translator) resolve(v string, follow bool) (real string, missing bool, err error) {
+	_, real, missing, err = tr.resolveView(v, follow)
+	return real, missing, err
+}
+
+// resolveView is resolve that also returns where the path leads in the
+// program's view: a path in a store (/nix/store/…) when the lookup reached
+// it through a store path, the pack's own path (ROOT/nix/store/…) when it
+// came through that, or a host path. Both can end at the same real file;
+// only the first is the store, which a program must not change.
+func (tr *translator) resolveView(v string, follow bool) (view, real string, missing bool, err error) {
 	// A trailing slash asks for a directory, and follows a final symlink
 	// even for lstat, as the kernel does.
 	if len(v) > 1 && v[len(v)-1] == '/' {
@@ -268,7 +306,8 @@ func (tr *translator) resolve(v string, follow bool) (real string, missing bool,
 			}
 			if !strings.Contains(rest, "..") {
 				// Outside: the kernel resolves the rest on the host.
-				return joinRest(next, rest), false, nil
+				out = joinRest(next, rest)
+				return out, out, false, nil
 			}
 			// A ".." may lead back into the store (/usr/../nix/store):
 			// go on resolving on the host, link by link, as the
@@ -277,15 +316,16 @@ func (tr *translator) resolve(v string, follow bool) (real string, missing bool,
 		real := tr.toReal(next)
 		info, err := tr.info(real)
 		if err != nil {
-			return "", false, err
+			return "", "", false, err
 		}
 		if !info.exists {
-			return tr.toReal(joinRest(next, rest)), tr.inRealStore(real) && tr.fixed(parentDir(real)), nil
+			view = joinRest(next, rest)
+			return view, tr.toReal(view), tr.inRealStore(real) && tr.fixed(parentDir(real)), nil
 		}
 		if info.symlink && (!last || follow) {
 			links++
 			if links > tr.linkLimit {
-				return "", false, syscall.ELOOP
+				return "", "", false, syscall.ELOOP
 			}
 			if strings.HasPrefix(info.target, "/") {
 				out = "/"
@@ -298,7 +338,7 @@ func (tr *translator) resolve(v string, follow bool) (real string, missing bool,
 	if len(v) > 1 && v[len(v)-1] == '/' && out != "/" {
 		out += "/"
 	}
-	return tr.toReal(out), false, nil
+	return out, tr.toReal(out), false, nil
 }
 
 // info is lstat with the cache: only the pack's files are cached, since

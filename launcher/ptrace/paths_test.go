@@ -91,6 +91,23 @@ func TestResolve(t *testing.T) {
 			}
 		})
 	}
+	// Where a path leads in the program's view decides whether a write
+	// there changes the store: by a store path, or by the pack's own.
+	for _, tc := range []struct{ path, view, store string }{
+		{store + "/aaa-hello/bin/hello", store + "/aaa-hello/bin/hello", store},
+		{store + "/aaa-hello/lib/new", store + "/aaa-hello/lib/new", store},
+		{real + "/aaa-hello/bin/hello", real + "/aaa-hello/bin/hello", ""},
+		{real + "/bbb-profile/bin/hello", store + "/aaa-hello/bin/hello", store}, // an absolute link
+		{store + "/bbb-profile/etc/passwd", "/etc/passwd", ""},
+		{"/usr/.." + store + "/aaa-hello", store + "/aaa-hello", store},
+		{store + "/../x", "/gpack-test/x", ""},
+		{store + "x/y", store + "x/y", ""},
+	} {
+		view, _, _, err := tr.resolveView(tc.path, true)
+		if err != nil || view != tc.view || tr.storeOf(view) != tc.store {
+			t.Errorf("resolveView(%q) = %q (store %q), %v; want %q (store %q)", tc.path, view, tr.storeOf(view), err, tc.view, tc.store)
+		}
+	}
 	for _, p := range []string{"/etc/passwd", "/gpack-testx/store", "/usr/lib/../share", "relative"} {
 		if tr.ours(p) {
 			t.Errorf("ours(%q) = true, want false: host paths are the kernel's", p)

@@ -262,7 +262,8 @@ type tracer struct {
 	spin            int // polls before wait blocks
 	execCache       map[string]*execInfo
 	warned          map[string]bool
-	packs           map[string]bool // directories checked by notePack
+	packs           map[string]bool   // directories checked by notePack
+	mounts          map[string]uint64 // a pack's real store → the id of its mount
 	buf             []byte
 }
 
@@ -274,6 +275,7 @@ func newTracer(j *engine.Job, tr *translator, main *proc.Child) *tracer {
 		execCache: map[string]*execInfo{},
 		warned:    map[string]bool{},
 		packs:     map[string]bool{},
+		mounts:    map[string]uint64{},
 		buf:       make([]byte, pathMax+1),
 		cwdGen:    1,
 		spin:      spinPolls(),
@@ -497,35 +499,39 @@ func (t *tracer) syscallEntry(tc *tracee) {
 	case specBind, specConnect:
 		t.sockaddrEntry(tc, &r, spec.special == specBind)
 		return
-	case specChdir:
-		// Threads may share the working directory: every cached one
-		// is stale now.
-		t.cwdGen++
 	}
 
-	var rewrite [2]struct {
-		arg  int
-		path string
-	}
-	n := 0
+	// A call that may change what it names is judged on every path
+	// argument at once (a rename's two sides), and not by the
+	// one-component shortcut, which does not know the directory.
+	writes := t.mayWrite(tc, &r, spec)
+	var tg [2]target
 	first := ""
 	for i, ps := range spec.paths {
+		tg[i] = target{skip: true, dirfd: unix.AT_FDCWD}
+		if ps.dirfd >= 0 {
+			tg[i].dirfd = int(int32(r.arg(ps.dirfd)))
+		}
 		addr := r.arg(ps.arg)
-		if addr == 0 || tc.mm.contains(addr) {
-			// NULL (utimensat), or already ours: a system call
-			// restarted after a signal handler.
+		if tc.mm.contains(addr) {
+			// Already ours: a system call restarted after a signal
+			// handler.
+			continue
+		}
+		if addr == 0 {
+			tg[i].empty = true // utimensat(fd, NULL): futimens
 			continue
 		}
 		p, err := t.readString(tc.tid, addr)
-		if err != nil || p == "" {
+		if err != nil {
+			continue
+		}
+		if p == "" {
+			tg[i].empty = true // AT_EMPTY_PATH, or ENOENT from the kernel
 			continue
 		}
 		if i == 0 {
 			first = p
-		}
-		dirfd := unix.AT_FDCWD
-		if ps.dirfd >= 0 {
-			dirfd = int(int32(r.arg(ps.dirfd)))
 		}
 		noLinks := false
 		if ps.follow == followOpenHow {
@@ -537,6 +543,7 @@ func (t *tracer) syscallEntry(tc *tracee) {
 					// Resolution confined to the dirfd's tree: the
 					// kernel does it right from the real dirfd, and an
 					// absolute path would break the confinement.
+					tg[i].beneath, tg[i].given = true, p
 					continue
 				}
 				noLinks = resolve&unix.RESOLVE_NO_SYMLINKS != 0
@@ -545,22 +552,46 @@ func (t *tracer) syscallEntry(tc *tracee) {
 		if noLinks {
 			t.tr.linkLimit = 0
 		}
-		real, changed, errno := t.translate(tc, p, dirfd, t.follows(tc, &r, ps))
+		x, errno := t.translate(tc, p, tg[i].dirfd, t.follows(tc, &r, ps), writes)
 		t.tr.linkLimit = maxSymlinks
+		x.dirfd = tg[i].dirfd
+		tg[i] = x
 		if errno == errMissing {
-			if t.mayCreate(tc, &r, spec, i) {
-				errno = 0
-			} else {
-				// Nothing to look up: the kernel would say the same.
-				errno = syscall.ENOENT
-			}
-		}
-		if errno != 0 {
+			tg[i].missing = true
+		} else if errno != 0 {
 			t.fail(tc, &r, errno)
 			return
 		}
-		if changed {
-			rewrite[n].arg, rewrite[n].path = ps.arg, real
+	}
+	if spec.special == specChdir {
+		// Threads may share the working directory: every cached one
+		// is stale now. Not before the translation of chdir's own
+		// path, which caches the directory it starts from: that one
+		// must be stale too.
+		t.cwdGen++
+	}
+	if writes {
+		if errno := t.readOnly(tc, &r, spec, tg[:len(spec.paths)]); errno != 0 {
+			t.fail(tc, &r, errno)
+			return
+		}
+	}
+	var rewrite [2]struct {
+		arg  int
+		path string
+	}
+	n := 0
+	for i, ps := range spec.paths {
+		if tg[i].skip {
+			continue
+		}
+		if tg[i].missing && !t.mayCreate(tc, &r, spec, i) {
+			// Nothing to look up: the kernel would say the same.
+			t.fail(tc, &r, syscall.ENOENT)
+			return
+		}
+		if tg[i].changed {
+			rewrite[n].arg, rewrite[n].path = ps.arg, tg[i].real
 			n++
 		}
 	}
@@ -651,45 +682,62 @@ func openFollows(flags uint64) bool {
 	return flags&(unix.O_CREAT|unix.O_EXCL) != unix.O_CREAT|unix.O_EXCL
 }
 
-// translate maps one path argument. It returns the host path to use and
-// whether it differs from p, or an errno to fail the call with.
-func (t *tracer) translate(tc *tracee, p string, dirfd int, follow bool) (string, bool, syscall.Errno) {
+// target is what translate found for one path argument.
+type target struct {
+	given   string // the path as the program wrote it
+	abs     string // made absolute in the program's view, or "" if unknown
+	view    string // where it leads in the program's view, symlinks resolved as far as the tracer resolves them
+	real    string // the path to give the kernel
+	changed bool   // real differs from given
+	missing bool   // translate's errMissing
+	dirfd   int    // the directory a relative path starts from
+	skip    bool   // the tracer leaves this argument to the kernel
+	empty   bool   // an empty or NULL path: the call is about dirfd itself
+	beneath bool   // openat2 with RESOLVE_BENEATH or RESOLVE_IN_ROOT
+}
+
+// translate maps one path argument. It returns what it found, with the
+// host path to use, or an errno to fail the call with. exact turns off the
+// shortcut for a one-component relative path, which leaves the path
+// unexamined: a call that may write must know where it writes.
+func (t *tracer) translate(tc *tracee, p string, dirfd int, follow, exact bool) (target, syscall.Errno) {
+	x := target{given: p, real: p}
 	abs := p
-	if p[0] != '/' && !follow && p != "." && p != ".." && strings.IndexByte(p, '/') < 0 {
+	if p[0] != '/' && !exact && !follow && p != "." && p != ".." && strings.IndexByte(p, '/') < 0 {
 		// One component, no symlink followed: whatever directory the
 		// kernel starts from, it finds what the program means. This is
 		// how fts (find, du, rm -r) lstats every entry of a tree, so
 		// skipping the directory's lookup matters.
-		return p, false, 0
+		return x, 0
 	}
 	if p[0] != '/' {
 		base := t.dirPath(tc, dirfd)
 		if base == "" {
-			return p, false, 0
+			return x, 0
 		}
 		abs = joinPath(base, p)
 	}
+	x.abs, x.view = abs, abs
 	if follow && tc.proc.exe != "" && t.isOwnExe(tc, abs) {
 		// The kernel runs the pack's ld.so; the program opens itself.
-		return t.tr.toReal(tc.proc.exe), true, 0
+		x.view, x.real, x.changed = tc.proc.exe, t.tr.toReal(tc.proc.exe), true
+		return x, 0
 	}
 	if !t.tr.ours(abs) {
-		return p, false, 0
+		return x, 0
 	}
-	real, missing, err := t.tr.resolve(abs, follow)
-	if missing {
-		return real, real != p, errMissing
-	}
+	view, real, missing, err := t.tr.resolveView(abs, follow)
 	if err != nil {
 		if errno, ok := err.(syscall.Errno); ok {
-			return "", false, errno
+			return x, errno
 		}
-		return "", false, syscall.EIO
+		return x, syscall.EIO
 	}
-	if real == p {
-		return p, false, 0
+	x.view, x.real, x.changed = view, real, real != p
+	if missing {
+		return x, errMissing
 	}
-	return real, true, 0
+	return x, 0
 }
 
 // errMissing is translate's answer for a path inside the pack's store that
@@ -887,13 +935,19 @@ func (t *tracer) sockaddrEntry(tc *tracee, r *regs, bind bool) {
 		return
 	}
 	p := unix.ByteSliceToString(b[2:])
-	real, changed, errno := t.translate(tc, p, unix.AT_FDCWD, !bind)
+	x, errno := t.translate(tc, p, unix.AT_FDCWD, !bind, bind)
 	if errno == errMissing {
 		errno = syscall.ENOENT
 		if bind {
 			errno = 0 // bind creates the socket file
 		}
 	}
+	if errno == 0 && bind {
+		// A socket file in the store: the kernel creates it after
+		// checking the name, as for mknod.
+		errno = t.bindReadOnly(&x)
+	}
+	real, changed := x.real, x.changed
 	switch {
 	case errno != 0:
 		t.fail(tc, r, errno)
