@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gpack/gpack/internal/need"
 	"github.com/gpack/gpack/internal/teststore"
 	"github.com/gpack/gpack/launcher/contract"
 )
@@ -127,13 +128,10 @@ var programs = map[string][2]string{
 
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("needs root: the tests hide the store in mount namespaces and run as other users (make test runs as root)")
-	}
-	for _, tool := range []string{"unshare", "setpriv", "gcc", "patchelf"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("needs %s (make deps installs it): %v", tool, err)
-		}
+	// The tests hide the store in mount namespaces and run as other users.
+	need.Root(t)
+	for _, tool := range [][2]string{{"unshare", "util-linux"}, {"setpriv", "util-linux"}, {"gcc", "gcc"}, {"patchelf", "patchelf"}} {
+		need.Tool(t, tool[0], tool[1])
 	}
 }
 
@@ -1020,7 +1018,7 @@ func TestTerminalSignalOnce(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		master, slave, err := openPty()
 		if err != nil {
-			t.Skipf("no pseudo-terminal: %v", err)
+			need.Missing(t, "a pseudo-terminal", err.Error())
 		}
 		defer master.Close()
 		defer slave.Close()

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gpack/gpack/internal/need"
 	"github.com/gpack/gpack/launcher/launcherbin"
 )
 
@@ -68,13 +69,7 @@ func TestLauncherArch(t *testing.T) {
 			if c.arch != "arm64" {
 				return
 			}
-			qemu, err := exec.LookPath("qemu-aarch64-static")
-			if err != nil {
-				if os.Getenv("CI") == "true" {
-					t.Fatal("qemu-aarch64-static is missing (make deps installs qemu-user-static)")
-				}
-				t.Skip("qemu-aarch64-static is missing (make deps installs qemu-user-static)")
-			}
+			qemu := need.Tool(t, "qemu-aarch64-static", "qemu-user-static")
 			root := userDir(t)
 			extract(t, "tar", out, root)
 			cmd := exec.Command(qemu, filepath.Join(root, ".gpack/launcher"))

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gpack/gpack/internal/need"
 	"github.com/gpack/gpack/internal/nixstore"
 	"github.com/gpack/gpack/internal/teststore"
 )
@@ -47,9 +48,7 @@ func listTree(t *testing.T, root string) map[string]string {
 // running a program through the launcher. The tree must equal the
 // tarball's, plus the Apptainer metadata.
 func TestSquashfsImage(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("needs root: loop mounts and test users (make test runs as root)")
-	}
+	need.Root(t) // loop mounts and test users
 	ts := teststore.New(t, openTempDir(t))
 	dir := openTempDir(t)
 	img := packTo(t, filepath.Join(dir, "p.squashfs"), "-f", "squashfs", "-R", "--entry-point", "bin/hello", ts.Path("profile"))

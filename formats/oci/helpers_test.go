@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	needpkg "github.com/gpack/gpack/internal/need"
+
 	"github.com/gpack/gpack/closure"
 	"github.com/gpack/gpack/internal/teststore"
 	"github.com/gpack/gpack/pack"
@@ -108,14 +110,10 @@ func build(t testing.TB, tr *pack.Tree, opts Options) *Image {
 	return im
 }
 
-// need skips the test when a reader is not installed.
+// need needs a reader, which the Debian package of its name installs.
 func need(t testing.TB, prog string) string {
 	t.Helper()
-	p, err := exec.LookPath(prog)
-	if err != nil {
-		t.Skipf("%s is not installed (apt-get install %s)", prog, prog)
-	}
-	return p
+	return needpkg.Tool(t, prog, prog)
 }
 
 // run runs a command and returns its stdout, failing the test with its

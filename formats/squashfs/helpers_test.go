@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	needpkg "github.com/gpack/gpack/internal/need"
+
 	"github.com/gpack/gpack/pack"
 )
 
@@ -260,12 +262,10 @@ func readBack(t testing.TB, tr *pack.Tree, img []byte) *sqImage {
 	return im
 }
 
-// need fails the test if a command is missing.
+// need needs a command, which Debian's pkg installs.
 func need(t testing.TB, cmd, pkg string) {
 	t.Helper()
-	if _, err := exec.LookPath(cmd); err != nil {
-		t.Fatalf("%s not found: apt-get install %s (make deps)", cmd, pkg)
-	}
+	needpkg.Tool(t, cmd, pkg)
 }
 
 func run(t testing.TB, name string, args ...string) []byte {

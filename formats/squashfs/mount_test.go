@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpack/gpack/formats/compress"
-	"github.com/gpack/gpack/pack"
 	"golang.org/x/sys/unix"
+
+	"github.com/gpack/gpack/formats/compress"
+	needpkg "github.com/gpack/gpack/internal/need"
+	"github.com/gpack/gpack/pack"
 )
 
 // mount mounts img on a new directory with argv (the image and the
@@ -32,9 +34,7 @@ func mount(t *testing.T, img string, argv ...string) string {
 // unmounts it.
 func mountOnly(t *testing.T, img string, argv ...string) (string, func() error) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting needs root")
-	}
+	needpkg.Root(t)
 	dir, err := os.MkdirTemp(t.TempDir(), "mnt")
 	if err != nil {
 		t.Fatal(err)
@@ -95,9 +95,7 @@ func TestKernelMount(t *testing.T) {
 // reader.
 func TestSquashfuse(t *testing.T) {
 	need(t, "squashfuse", "squashfuse")
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("no /dev/fuse")
-	}
+	needpkg.Device(t, "/dev/fuse", "modprobe fuse; make deps opens it to all")
 	for _, algo := range []compress.Algo{compress.Gzip, compress.Xz, compress.Zstd, compress.LZ4} {
 		t.Run(string(algo), func(t *testing.T) {
 			tr := fixedTree(4 << 10)

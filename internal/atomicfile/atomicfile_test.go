@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gpack/gpack/internal/need"
 )
 
 // entries lists dir, so that a leftover temporary file shows up.
@@ -170,9 +172,7 @@ func TestDirectoryAtTarget(t *testing.T) {
 // unmounts it when the test ends.
 func mountTmpfs(t *testing.T, opts string) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("this test mounts a tmpfs: run it as root (make test)")
-	}
+	need.Root(t) // it mounts a tmpfs
 	dir := t.TempDir()
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
 		t.Fatalf("mount -t tmpfs -o %s tmpfs %s: %v", opts, dir, err)

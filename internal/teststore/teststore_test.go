@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gpack/gpack/internal/need"
 )
 
 // shared builds one store for the read-only tests; building is the slow part.
@@ -252,9 +254,7 @@ func TestStaticGo(t *testing.T) {
 }
 
 func TestELF(t *testing.T) {
-	if _, err := exec.LookPath("readelf"); err != nil {
-		t.Skip("no readelf")
-	}
+	need.Tool(t, "readelf", "binutils")
 	s := sharedStore(t)
 	ldso := filepath.Join(s.Path("libc"), "lib", "ld-linux-x86-64.so.2")
 	libcLib := filepath.Join(s.Path("libc"), "lib")

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/gpack/gpack/internal/need"
 )
 
 // repoRoot is the module root, two levels above this package.
@@ -136,14 +138,7 @@ func TestVersion(t *testing.T) {
 			var prefix []string
 			if arch != runtime.GOARCH {
 				qemu := map[string]string{"arm64": "qemu-aarch64-static", "amd64": "qemu-x86_64-static"}[arch]
-				path, err := exec.LookPath(qemu)
-				if err != nil {
-					if os.Getenv("CI") == "true" {
-						t.Fatalf("%s is missing (make deps installs qemu-user-static)", qemu)
-					}
-					t.Skipf("%s is missing (make deps installs qemu-user-static)", qemu)
-				}
-				prefix = []string{path}
+				prefix = []string{need.Tool(t, qemu, "qemu-user-static")}
 			}
 			b, err := Binary(arch)
 			if err != nil {
