@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh: make bench. Every table, side by side on one corpus:
 # gpack closure (bench/closure.sh), gpack pack against the tar pipelines
-# (bench/pack.sh), squashfs images against mksquashfs (bench/squashfs.sh),
+# (bench/pack.sh), squashfs images against mksquashfs (bench/squashfs.sh, and
+# the writer alone on the Go toolchain: BenchmarkVsMksquashfs),
 # container images, their cache and pushes (bench/image.sh),
 # the launcher's start-up (bench/launcher.sh), workloads
 # through the launcher's engines and proot (bench/ptrace.sh) and the
@@ -20,6 +21,10 @@ bench/pack.sh
 echo
 echo "## gpack pack -f squashfs against mksquashfs"
 bench/squashfs.sh
+
+echo
+echo "## the squashfs writer against mksquashfs on the Go toolchain (best of 3, 2 cores each)"
+go test -run '^$' -bench BenchmarkVsMksquashfs -benchtime 3x -timeout 60m ./formats/squashfs/ | grep -E '^Benchmark'
 
 echo
 echo "## gpack pack -f docker, the layer cache and --push"

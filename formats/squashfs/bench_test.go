@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -58,21 +57,19 @@ func BenchmarkWrite(b *testing.B) {
 	}
 }
 
-// TestCompareMksquashfs times gpack's writer against mksquashfs on the
-// same tree, same compressor and block size and 2 cores, and prints sizes
-// and wall times. It runs only when GPACK_SQUASHFS_COMPARE is set (to
-// a directory, or to 1 for benchDir); it measures, it asserts nothing.
-func TestCompareMksquashfs(t *testing.T) {
-	dir := os.Getenv("GPACK_SQUASHFS_COMPARE")
-	if dir == "" {
-		t.Skip("set GPACK_SQUASHFS_COMPARE=1 (or a directory) to compare with mksquashfs")
-	}
-	if dir == "1" {
-		dir = benchDir()
-	}
-	need(t, "mksquashfs", "squashfs-tools")
-	tr := dirTree(t, dir)
+// BenchmarkVsMksquashfs is make bench's row of gpack's writer against
+// mksquashfs on the same tree ($GPACK_BENCH_DIR, else the Go toolchain),
+// same compressor and block size, 2 cores each. Every iteration runs both,
+// one after the other so that both see the same load, and the row reports
+// the best wall time of each, the CPU time of that run, the sizes, and
+// gpack's size and time relative to mksquashfs's. GPACK_SQUASHFS_ALGOS
+// (comma-separated) limits the compressors.
+func BenchmarkVsMksquashfs(b *testing.B) {
+	dir := benchDir()
+	need(b, "mksquashfs", "squashfs-tools")
+	tr := dirTree(b, dir)
 	files, size := tr.Totals()
+	b.Logf("%s: %d files, %d bytes", dir, files, size)
 	algos := []compress.Algo{compress.Gzip, compress.Xz, compress.Zstd}
 	if s := os.Getenv("GPACK_SQUASHFS_ALGOS"); s != "" {
 		algos = nil
@@ -80,30 +77,29 @@ func TestCompareMksquashfs(t *testing.T) {
 			algos = append(algos, compress.Algo(a))
 		}
 	}
-	runs := 3
-	if n, err := strconv.Atoi(os.Getenv("GPACK_SQUASHFS_RUNS")); err == nil && n > 0 {
-		runs = n
-	}
-	tmp := t.TempDir()
+	tmp := b.TempDir()
 	// Warm the page cache, so that neither side pays for the disk.
-	run(t, "tar", "cf", "/dev/null", dir)
-	var report strings.Builder
-	fmt.Fprintf(&report, "%s: %d files, %d bytes; 2 workers each, best wall time of %d runs (CPU time of that run)\n", dir, files, size, runs)
-	fmt.Fprintf(&report, "%-11s %11s %7s %7s   %11s %7s %7s   %7s %6s\n", "comp/block", "mksquashfs", "wall", "cpu", "gpack", "wall", "cpu", "size", "wall")
+	run(b, "tar", "cf", "/dev/null", dir)
 	for _, algo := range algos {
 		for _, bs := range []int{128 << 10, 1 << 20} {
-			var mk, ours result
-			for range runs {
-				// Alternate the two, so that both see the same load.
-				mk = mk.best(runMksquashfs(t, dir, filepath.Join(tmp, "mk.img"), algo, bs))
-				ours = ours.best(runWrite(t, tr, filepath.Join(tmp, "gpack.img"), algo, bs))
-			}
-			fmt.Fprintf(&report, "%-11s %11d %6.2fs %6.2fs   %11d %6.2fs %6.2fs   %+6.2f%% %5.2fx\n", fmt.Sprintf("%s/%dK", algo, bs>>10),
-				mk.size, mk.wall.Seconds(), mk.cpu.Seconds(), ours.size, ours.wall.Seconds(), ours.cpu.Seconds(),
-				100*(float64(ours.size)/float64(mk.size)-1), ours.wall.Seconds()/mk.wall.Seconds())
+			b.Run(fmt.Sprintf("%s-%dk", algo, bs>>10), func(b *testing.B) {
+				var mk, ours result
+				for b.Loop() {
+					mk = mk.best(runMksquashfs(b, dir, filepath.Join(tmp, "mk.img"), algo, bs))
+					ours = ours.best(runWrite(b, tr, filepath.Join(tmp, "gpack.img"), algo, bs))
+				}
+				b.ReportMetric(0, "ns/op") // the two wall times below say it
+				b.ReportMetric(ours.wall.Seconds(), "gpack-s")
+				b.ReportMetric(ours.cpu.Seconds(), "gpack-cpu-s")
+				b.ReportMetric(mk.wall.Seconds(), "mksquashfs-s")
+				b.ReportMetric(mk.cpu.Seconds(), "mksquashfs-cpu-s")
+				b.ReportMetric(float64(ours.size), "gpack-bytes")
+				b.ReportMetric(float64(mk.size), "mksquashfs-bytes")
+				b.ReportMetric(float64(ours.size)/float64(mk.size), "size-ratio")
+				b.ReportMetric(ours.wall.Seconds()/mk.wall.Seconds(), "time-ratio")
+			})
 		}
 	}
-	t.Log("\n" + report.String())
 }
 
 // result is one run's image size, wall time and CPU time.
@@ -119,7 +115,7 @@ func (r result) best(s result) result {
 	return r
 }
 
-func runMksquashfs(t *testing.T, dir, img string, algo compress.Algo, bs int) result {
+func runMksquashfs(t testing.TB, dir, img string, algo compress.Algo, bs int) result {
 	os.Remove(img)
 	cmd := exec.Command("mksquashfs", dir, img, "-comp", string(algo), "-b", fmt.Sprint(bs), "-processors", "2",
 		"-all-root", "-no-xattrs", "-all-time", "1", "-mkfs-time", "1", "-noappend", "-quiet", "-no-progress")
@@ -135,7 +131,7 @@ func runMksquashfs(t *testing.T, dir, img string, algo compress.Algo, bs int) re
 	return result{fi.Size(), wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 }
 
-func runWrite(t *testing.T, tr *pack.Tree, img string, algo compress.Algo, bs int) result {
+func runWrite(t testing.TB, tr *pack.Tree, img string, algo compress.Algo, bs int) result {
 	f, err := os.Create(img)
 	if err != nil {
 		t.Fatal(err)
