@@ -150,7 +150,10 @@ Nix's /nix/store) so that it runs on machines that have neither, without root.` 
 		},
 	}
 	root.SetFlagErrorFunc(usage)
-	root.AddCommand(newClosureCommand(), newWhyCommand(), newPackCommand())
+	root.AddCommand(newClosureCommand(), newWhyCommand(), newPackCommand(), newVersionCommand())
+	// --version prints what gpack version does.
+	root.Version = "-" // any: the template says it all
+	root.SetVersionTemplate(versionText())
 	return root
 }
 
