@@ -64,3 +64,31 @@ func TestFuzzTargetsListed(t *testing.T) {
 	}
 	t.Logf("%d fuzz targets", found)
 }
+
+// TestUnsafeFiles keeps every use of package unsafe in a file named
+// *_unsafe.go (or *_unsafe_test.go), as gVisor's checkunsafe does: the
+// code a reviewer must read with the most care is then found by its name.
+func TestUnsafeFiles(t *testing.T) {
+	err := filepath.WalkDir(repoRoot, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_unsafe.go") || strings.HasSuffix(path, "_unsafe_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if regexp.MustCompile(`(?m)^\s*(import\s+)?(\w+\s+)?"unsafe"`).Match(b) {
+			t.Errorf("%s imports unsafe: move that code to a file named *_unsafe.go", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
