@@ -16,6 +16,7 @@ import (
 	"github.com/gpack/gpack/launcher/engine"
 	"github.com/gpack/gpack/launcher/internal/proc"
 	"github.com/gpack/gpack/launcher/ptrace"
+	"github.com/gpack/gpack/launcher/relocate"
 	"github.com/gpack/gpack/launcher/userns"
 )
 
@@ -144,10 +145,22 @@ func (l *launch) run() int {
 	}
 	l.debug("not direct: ", err.Error())
 
-	engines, err := chooseEngines(os.Getenv(engineVar))
+	relocated := relocate.Relocated(root)
+	engines, err := chooseEngines(os.Getenv(engineVar), relocated)
 	if err != nil {
 		l.say(err.Error())
 		return engine.ExitCannotRun
+	}
+	var prefix string
+	prefixOK := false
+	if relocated {
+		// Its files name the relocation's prefix, whatever the engine:
+		// the prefix's link must lead here on this node too.
+		prefix, err = relocate.Link(root, m.Store)
+		prefixOK = err == nil
+		if err != nil {
+			l.debug("relocate: ", err.Error())
+		}
 	}
 	// Every engine needs the pack's copy of the store; without it their
 	// failures would read as the host's fault.
@@ -155,7 +168,7 @@ func (l *launch) run() int {
 		l.say("the pack at ", root, " is incomplete: it lacks its store ", filepath.Join(root, m.Store))
 		return engine.ExitCannotRun
 	}
-	job := &engine.Job{Start: l.start, Root: root, Store: m.Store, Name: name, Program: program, Args: args, Env: env,
+	job := &engine.Job{Start: l.start, Prefix: prefix, PrefixOK: prefixOK, Root: root, Store: m.Store, Name: name, Program: program, Args: args, Env: env,
 		WarnTo: func(msg string) { l.say(msg) }}
 	if l.debugOn {
 		job.DebugTo = func(msg string) { l.say(msg) }
@@ -258,9 +271,15 @@ func (l *launch) usage(root string, m *contract.Manifest) {
 }
 
 // chooseEngines maps GPACK_ENGINE to the engines to try, in order.
-func chooseEngines(v string) ([]engine.Engine, error) {
+// A relocated pack tries the relocate engine first.
+func chooseEngines(v string, relocated bool) ([]engine.Engine, error) {
 	all := Engines()
 	if v == "" || v == "auto" {
+		if relocated {
+			slices.SortStableFunc(all, func(a, b engine.Engine) int {
+				return boolInt(b.Name() == "relocate") - boolInt(a.Name() == "relocate")
+			})
+		}
 		return all, nil
 	}
 	names := []string{"auto"}
@@ -285,15 +304,20 @@ func withoutVar(env []string, name string) []string {
 }
 
 // Engines returns every engine in the order GPACK_ENGINE=auto tries them:
-// user namespaces first because they run the program at native speed, then
-// ptrace, which works where user namespaces are off but slows down system
-// calls. This list is the only place that names them all: a new engine is a
+// user namespaces first because they run the program at native speed and
+// change nothing in the pack, then relocation, native speed too once the
+// pack's files are rewritten (the first run), then ptrace, which works even
+// where the pack cannot be written but slows down system calls. A pack that
+// has been relocated tries relocate first (chooseEngines): its files name
+// the relocation's prefix, which the other engines only reach through the
+// same link. This list is the only place that names them all: a new engine is a
 // package that implements engine.Engine, and a line here. An explicit list
 // beats init-time registration for so few engines: the order is visible in
 // one place.
 func Engines() []engine.Engine {
 	return []engine.Engine{
 		userns.Engine{},
+		relocate.Engine{},
 		ptrace.Engine{},
 	}
 }
@@ -328,4 +352,11 @@ const fdHint = "raise the descriptor limit (ulimit -n 8 or more)"
 
 func tooManyFiles(err error) bool {
 	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

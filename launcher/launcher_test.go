@@ -7,19 +7,22 @@ import (
 
 func TestChooseEngines(t *testing.T) {
 	for _, v := range []string{"", "auto"} {
-		es, err := chooseEngines(v)
-		if err != nil || len(es) != 2 || es[0].Name() != "userns" || es[1].Name() != "ptrace" {
-			t.Errorf("chooseEngines(%q) = %v, %v; want userns then ptrace", v, es, err)
+		es, err := chooseEngines(v, false)
+		if err != nil || len(es) != 3 || es[0].Name() != "userns" || es[1].Name() != "relocate" || es[2].Name() != "ptrace" {
+			t.Errorf("chooseEngines(%q) = %v, %v; want userns, relocate, ptrace", v, es, err)
 		}
 	}
-	for _, v := range []string{"userns", "ptrace"} {
-		es, err := chooseEngines(v)
+	if es, _ := chooseEngines("auto", true); len(es) != 3 || es[0].Name() != "relocate" || es[1].Name() != "userns" {
+		t.Errorf("a relocated pack tries %v; want relocate first", es)
+	}
+	for _, v := range []string{"userns", "relocate", "ptrace"} {
+		es, err := chooseEngines(v, false)
 		if err != nil || len(es) != 1 || es[0].Name() != v {
 			t.Errorf("chooseEngines(%q) = %v, %v", v, es, err)
 		}
 	}
-	_, err := chooseEngines("bogus")
-	if err == nil || err.Error() != `GPACK_ENGINE="bogus" is not one of auto, userns, ptrace` {
+	_, err := chooseEngines("bogus", false)
+	if err == nil || err.Error() != `GPACK_ENGINE="bogus" is not one of auto, userns, relocate, ptrace` {
 		t.Errorf("chooseEngines(bogus) error = %v", err)
 	}
 }

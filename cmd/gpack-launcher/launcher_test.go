@@ -310,6 +310,9 @@ type invocation struct {
 	// host without /nix at all: the store directory does not exist.
 	noStoreDir bool
 	seccomp    string // install this seccomp filter (seccompVar) first
+	// privateTmp gives the command a /tmp of its own, empty, as on
+	// another node of a cluster; dir and root must then lie elsewhere.
+	privateTmp bool
 	// state starts the command in the start state of stateHelper, with
 	// these standard descriptors closed ("none" for none).
 	state string
@@ -378,6 +381,10 @@ func (p *pack) command(t *testing.T, inv *invocation) (*exec.Cmd, string, contex
 	}
 	for _, dir := range hide {
 		script += "mount -t tmpfs none '" + dir + "' && "
+	}
+	if inv.privateTmp {
+		script += "mount -t tmpfs -o mode=1777 none /tmp && "
+		inv.env = append(inv.env, "TMPDIR=/tmp")
 	}
 	script += `exec "$@"`
 	var sys syscall.SysProcAttr
@@ -845,7 +852,8 @@ func TestFallback(t *testing.T) {
 		{name: "AppArmor in a container that forbids ptrace",
 			inv: invocation{seccomp: denyMountPtrace},
 			stderr: "gpack-launcher: cannot run bin/hello here: the userns engine failed (" + mountDenied +
-				"), and " + ptraceDenied + mountHint,
+				"), and the relocate engine failed (the pack cannot be written (making " + p.root + "/.gpack/relocate): " +
+				"permission denied), and " + ptraceDenied + mountHint,
 			debug: []string{
 				"gpack-launcher: engine userns: trying",
 				"gpack-launcher: engine userns: failed: " + mountDenied,
@@ -872,7 +880,7 @@ func TestFallback(t *testing.T) {
 			debug:  []string{"gpack-launcher: engine ptrace: trying"}},
 		{name: "GPACK_ENGINE=bogus",
 			inv:    invocation{env: []string{"GPACK_ENGINE=bogus"}},
-			stderr: "gpack-launcher: GPACK_ENGINE=\"bogus\" is not one of auto, userns, ptrace\n"},
+			stderr: "gpack-launcher: GPACK_ENGINE=\"bogus\" is not one of auto, userns, relocate, ptrace\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.inv.args = []string{"bin/hello"}

@@ -97,6 +97,13 @@ type Job struct {
 	Args []string
 	// Env is the program's environment.
 	Env []string
+	// Prefix is, for a pack that the relocate engine has rewritten, the
+	// path its files name in place of the store (its link, without the
+	// padding slashes), else "". PrefixOK says the link is the user's and
+	// leads to this pack: an engine that lets the kernel follow Prefix
+	// may run only then.
+	Prefix   string
+	PrefixOK bool
 	// DebugTo, if not nil, receives one-line explanations for
 	// GPACK_DEBUG.
 	DebugTo func(msg string)

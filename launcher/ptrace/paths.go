@@ -59,6 +59,15 @@ func (tr *translator) addPack(root, store, real string) {
 	tr.items = map[string]string{}
 }
 
+// addAlias makes alias a second name of the pack's own store: a relocated
+// pack's files name its relocation prefix instead of the store, and the
+// tracer resolves those paths itself rather than follow the prefix's link,
+// which another user may hold on this node.
+func (tr *translator) addAlias(alias string) {
+	tr.others = append(tr.others, otherPack{root: tr.root, store: alias, real: tr.real})
+	tr.items = map[string]string{}
+}
+
 // inStore reports whether p lies in a store directory of the view.
 func (tr *translator) inStore(p string) bool {
 	if hasPathPrefix(p, tr.store) {

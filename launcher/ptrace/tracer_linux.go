@@ -144,7 +144,11 @@ func (Engine) Run(j *engine.Job) (int, error) {
 	syscall.Close(w)
 	fw.ForwardTo(c)
 
-	t := newTracer(j, newTranslator(j.Store, realStore, root), c)
+	tr := newTranslator(j.Store, realStore, root)
+	if j.Prefix != "" {
+		tr.addAlias(j.Prefix)
+	}
+	t := newTracer(j, tr, c)
 	// A seized process has no initial stop, unlike the tasks it creates.
 	t.add(pid, &addrSpace{slots: map[int]int{}}, &process{}).seen = true
 	status, started := t.loop()

@@ -44,6 +44,11 @@ func sysctlIs(path, value string) bool {
 // execs it (userns_cloned_linux.go), learns from its report whether the
 // program started, and waits for it while forwarding signals.
 func (Engine) Run(j *engine.Job) (int, error) {
+	if j.Prefix != "" && !j.PrefixOK {
+		// The program would follow the prefix's link, which is not
+		// ours here: the ptrace engine resolves the prefix itself.
+		return 0, errors.New("the pack is relocated to " + j.Prefix + ", whose link is not the user's on this host")
+	}
 	newRoot := filepath.Join(j.Root, contract.RootDir)
 	if fi, err := os.Lstat(newRoot); err != nil || !fi.IsDir() {
 		// The child mounts a tmpfs on this directory in its own
