@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -220,4 +221,68 @@ func Run(args ...string) (string, error) {
 		return stdout.String(), fmt.Errorf("%s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.String(), nil
+}
+
+// Python builds the python3 item of testdata/nix/bench-ptrace.nix, Debian's
+// python3.11 with its standard library copied into the store as store.nix
+// copies programs, and returns its path. Its benchKey covers the host's
+// python binary and the metadata of its library tree, so a host upgrade
+// rebuilds it; the first build compiles the standard library (half a
+// minute or so).
+func Python() (string, error) {
+	dir, err := Dir()
+	if err != nil {
+		return "", err
+	}
+	hostKey, err := HostKey()
+	if err != nil {
+		return "", err
+	}
+	file := filepath.Join(dir, "bench-ptrace.nix")
+	sum := sha256.New()
+	h, err := hashFile("/usr/bin/python3.11")
+	if err != nil {
+		return "", fmt.Errorf("nixstore: python: %w", err)
+	}
+	fmt.Fprintf(sum, "%s  /usr/bin/python3.11\n", h)
+	err = filepath.WalkDir("/usr/lib/python3.11", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(sum, "%s\t%v\t%d\t%d\n", p, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("nixstore: python: %w", err)
+	}
+	out, err := Run("nix-build", file, "-A", "python3", "--argstr", "hostKey", hostKey,
+		"--argstr", "benchKey", "test-"+hex.EncodeToString(sum.Sum(nil)), "--no-out-link")
+	if err != nil {
+		return "", fmt.Errorf("nixstore: build %s: %w", file, err)
+	}
+	p := strings.TrimSpace(out)
+	if name, err := itemName(p); err != nil || name != "python3" {
+		return "", fmt.Errorf("nixstore: nix-build %s -A python3 printed %q", file, out)
+	}
+	return p, nil
+}
+
+var (
+	pyOnce  sync.Once
+	pyPath  string
+	pyError error
+)
+
+// NewPython is Python for tests: once per process, t.Fatal on error.
+func NewPython(t testing.TB) string {
+	t.Helper()
+	pyOnce.Do(func() { pyPath, pyError = Python() })
+	if pyError != nil {
+		t.Fatal(pyError)
+	}
+	return pyPath
 }

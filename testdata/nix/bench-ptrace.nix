@@ -82,7 +82,8 @@ let
 
   # Debian's python3.11 with its standard library, laid out as Python finds
   # it by itself from its binary: bin/python3.11 (and bin/python3) next to
-  # lib/python3.11, so sys.prefix is the store item. The shared libraries
+  # lib/python3.11, so sys.prefix is the store item; bin/python is a wrapper
+  # that sets PYTHONHOME, for the tests. The shared libraries
   # that the binary and the extension modules (lib-dynload) load, except
   # glibc's libc and loader, are copied into lib/ and everything gets a
   # RUNPATH of lib/ and the store glibc. Debian's compiled-in prefix is /usr:
@@ -114,6 +115,12 @@ let
       patchelf --set-rpath $out/lib:${glibc}/lib "$f"
     done
     $out/bin/python3 -c 'import sys; assert sys.prefix == sys.argv[1], sys.prefix' $out
+    # bin/python: python3.11 with its home set, as Nix's own Python has
+    # its store prefix compiled in (Debian's says /usr). It runs wherever
+    # the item's own path leads, argv[0] whatever it is.
+    printf '#!%s\n: "''${PYTHONHOME:=%s}"\nexport PYTHONHOME\nexec %s "$@"\n' \
+      ${store.bash}/bin/bash $out $out/bin/python3.11 > $out/bin/python
+    chmod 555 $out/bin/python
     # -qq: test/ holds files with syntax errors on purpose.
     $out/bin/python3 -m compileall -qq -f -j 0 --invalidation-mode unchecked-hash \
       $out/lib/python3.11 || :
