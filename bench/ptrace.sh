@@ -135,6 +135,19 @@ out=$tmp/out
 mkdir "$out"
 chown "$user" "$out"
 
+# The relocate row's pack: a copy that the user owns, relocated by a first
+# run (untimed) with the store hidden.
+reloc=$tmp/reloc
+cp -a "$root" "$reloc"
+chown -R "$user" "$reloc"
+unshare --mount --propagation private sh -c 'mount -t tmpfs none "$0" && shift && exec "$@"' "$store" \
+	setpriv --reuid="$user" --regid="$user" --clear-groups -- env GPACK_ENGINE=relocate "$reloc/bin/true" ||
+	die "the first run of the relocate row's pack failed"
+prefix=$(awk -F'\t' '$1 == "prefix" { print $2; exit }' "$reloc/.gpack/relocate/state")
+[[ ${#prefix} == "${#store}" ]] || die "the relocated pack has no prefix"
+link=$(printf %s "$prefix" | sed 's:/*$::')
+trap 'rm -f "$link"; chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+
 # 200 standard-library modules, none of them loaded at start-up, none
 # deprecated in 3.11 (a warning would go to stderr).
 modules=(
@@ -183,7 +196,7 @@ work_exec=(bash -c "for ((i = 0; i < $execs; i++)); do ${item[bench-coreutils]}/
 work_find=(find "$tree" -printf '%y %m %s %T@ %p\n')
 work_python=(python3 -c "import sys; assert sys.prefix == '$py', sys.prefix; import $imports")
 work_cpu=(spin "$spin")
-rows=(native gpack-ptrace proot proot-no-seccomp gpack-userns)
+rows=(native gpack-relocate gpack-ptrace proot proot-no-seccomp gpack-userns)
 
 # One run of one cell, as BENCH_USER inside the namespace:
 # measure.sh OUT ROUND COMMAND... Round 0 checks, the others time.
@@ -219,6 +232,12 @@ cell() {
 	proot) cmd=(proot -b "$root$store:$store" "$program" "${args[@]}") ;;
 	proot-no-seccomp) env=(PROOT_NO_SECCOMP=1) cmd=(proot -b "$root$store:$store" "$program" "${args[@]}") ;;
 	gpack-userns) env=(GPACK_ENGINE=userns) cmd=("$root/bin/$name" "${args[@]}") ;;
+	gpack-relocate)
+		# Its own copy of the pack, relocated once beforehand: the store
+		# paths the workloads name become the relocation's prefix, as
+		# the pack's own files do.
+		env=(GPACK_ENGINE=relocate PYTHONHOME="${py/#$store\//$prefix/}")
+		cmd=("$reloc/bin/$name" "${args[@]//$store\//$prefix/}") ;;
 	esac
 	local t0=$EPOCHREALTIME
 	# A PID namespace of its own, killed with unshare (--kill-child) when

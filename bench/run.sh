@@ -5,7 +5,8 @@
 # the writer alone on the Go toolchain: BenchmarkVsMksquashfs),
 # container images, their cache and pushes (bench/image.sh),
 # the launcher's start-up (bench/launcher.sh), workloads
-# through the launcher's engines and proot (bench/ptrace.sh) and the
+# through the launcher's engines and proot (bench/ptrace.sh), the relocate
+# engine's first run against cat (bench/relocate.sh) and the
 # scanner's speed per core (go test -bench). Runs as root.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,6 +46,10 @@ bench/launcher.sh "$tmp/root" echo hi
 echo
 echo "## workloads through the engines: native, gpack ptrace, proot, gpack userns"
 bench/ptrace.sh
+
+echo
+echo "## the relocate engine's first run on the corpus, against cat"
+bench/relocate.sh
 
 echo
 echo "## reference scanner, one core"
