@@ -140,7 +140,7 @@ chown "$user" "$out"
 reloc=$tmp/reloc
 cp -a "$root" "$reloc"
 chown -R "$user" "$reloc"
-unshare --mount --propagation private sh -c 'mount -t tmpfs none "$0" && shift && exec "$@"' "$store" \
+unshare --mount --propagation private sh -c 'mount -t tmpfs none "$0" && exec "$@"' "$store" \
 	setpriv --reuid="$user" --regid="$user" --clear-groups -- env GPACK_ENGINE=relocate "$reloc/bin/true" ||
 	die "the first run of the relocate row's pack failed"
 prefix=$(awk -F'\t' '$1 == "prefix" { print $2; exit }' "$reloc/.gpack/relocate/state")

@@ -305,7 +305,17 @@ func TestRelocateTracees(t *testing.T) {
 		}
 	}
 	if st == nil || !st.Complete {
-		t.Errorf("state %+v", st)
+		t.Fatalf("state %+v", st)
+	}
+	// gzref names hello only inside gzip'ed data, out of any rewrite's
+	// reach: the state counts it, and a failing program hears of it.
+	if st.Compressed == 0 || !strings.HasSuffix(st.FirstCompressed, "/share/doc.gz") {
+		t.Errorf("the state counts %d compressed files, first %q", st.Compressed, st.FirstCompressed)
+	}
+	r := p.run(t, invocation{engine: "relocate", root: root, usernsOff: true, args: []string{"bin/hello"},
+		env: []string{"HELLO_EXIT=3", "GPACK_DEBUG=1"}})
+	if r.status != 3 || !strings.Contains(r.stderr, "relocation could not rewrite it: the pack has ") {
+		t.Errorf("status %d, stderr:\n%s", r.status, r.stderr)
 	}
 }
 

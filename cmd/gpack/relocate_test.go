@@ -2,12 +2,15 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gpack/gpack/internal/nixstore"
 	"github.com/gpack/gpack/internal/target"
+	"github.com/gpack/gpack/internal/teststore"
 )
 
 // TestNixRelocate runs the real Nix store's programs through the relocate
@@ -84,5 +87,35 @@ func TestNixRelocate(t *testing.T) {
 	out = run(t, nil, "/bin/sh", "-c", venv+"/bin/python -c 'import setuptools, sys; print(setuptools.__file__.startswith(sys.prefix))'")
 	if out != "True\n" {
 		t.Errorf("setuptools, installed into the venv by pip, is not there: %q", out)
+	}
+}
+
+// TestRelocateSquashfs: the relocate engine serves a -R squashfs image
+// extracted with unsquashfs by the user, as it serves an extracted tarball.
+func TestRelocateSquashfs(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	img := packTo(t, filepath.Join(openTempDir(t), "p.squashfs"), "-f", "squashfs", "-R", ts.Path("profile"))
+	dir := userDir(t)
+	root := filepath.Join(dir, "root")
+	cmd := exec.Command("unsquashfs", "-q", "-n", "-d", root, img)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("unsquashfs: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(root, ".gpack/relocate/state")); err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				if p, ok := strings.CutPrefix(l, "prefix\t"); ok {
+					os.Remove(strings.TrimRight(p, "/"))
+				}
+			}
+		}
+	})
+	run := target.CommandUsernsOff(ts.Dir, nobody, dir, root+"/bin/hello", "squashed")
+	run.Env = append(run.Environ(), "GPACK_DEBUG=1")
+	out, err := run.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), teststore.Greeting+"squashed\n") ||
+		!strings.Contains(string(out), "gpack-launcher: engine relocate: running ") {
+		t.Errorf("%v:\n%s", err, out)
 	}
 }

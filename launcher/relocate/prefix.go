@@ -127,6 +127,11 @@ type State struct {
 	// reading the file: the prefix's link says where the pack is now.
 	Root     string
 	Complete bool
+	// Compressed is how many of the pack's files are compressed (gzip,
+	// xz, zstd, bzip2, zip), and FirstCompressed one of them: store
+	// references inside them stay as they were.
+	Compressed      int
+	FirstCompressed string
 }
 
 const stateMagic = "gpack-relocate\t1"
@@ -138,7 +143,7 @@ func (st *State) Format() []byte {
 		complete = "yes"
 	}
 	return []byte(stateMagic + "\nprefix\t" + st.Prefix + "\nstore\t" + st.Store + "\nroot\t" + st.Root +
-		"\ncomplete\t" + complete + "\n")
+		"\ncomplete\t" + complete + "\ncompressed\t" + strconv.Itoa(st.Compressed) + "\t" + st.FirstCompressed + "\n")
 }
 
 // ParseState reads a state that Format wrote.
@@ -165,6 +170,10 @@ func ParseState(b []byte) (*State, error) {
 			st.Root = v
 		case "complete":
 			st.Complete = v == "yes"
+		case "compressed":
+			n, first, _ := strings.Cut(v, "\t")
+			st.Compressed, _ = strconv.Atoi(n)
+			st.FirstCompressed = first
 		}
 	}
 	if first {

@@ -106,7 +106,15 @@ func (Engine) Run(j *engine.Job) (int, error) {
 	}
 	// The program's path as the pack's own files now spell it, padding
 	// included: what a program that execs its siblings passes on.
-	return runNative(j, prefix+j.Program[len(j.Store):], link)
+	status, err := runNative(j, prefix+j.Program[len(j.Store):], link)
+	if err == nil && status != 0 && j.Debugging() {
+		if st, _ := readState(root); st != nil && st.Compressed > 0 {
+			j.Debug("relocate: the program failed (status ", strconv.Itoa(status), "); if it read a store path out of "+
+				"compressed data, relocation could not rewrite it: the pack has ", strconv.Itoa(st.Compressed),
+				" compressed files, such as ", st.FirstCompressed)
+		}
+	}
+	return status, err
 }
 
 // Link makes sure that the link of the relocated pack at root leads to its
@@ -269,6 +277,7 @@ func rewriteLocked(j *engine.Job, root, storeDir, prefix string, items []string,
 		return errs.Wrap(err, "removing the relocation journal")
 	}
 	st.Complete = true
+	st.Compressed, st.FirstCompressed = r.compressed, r.firstCompressed
 	if err := writeState(root, st); err != nil {
 		return err
 	}

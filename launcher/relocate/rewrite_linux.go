@@ -37,6 +37,10 @@ type rewriter struct {
 	first error
 	files int // rewritten
 	links int
+	// compressed counts the files in a compressed format, whose store
+	// references (if any) no rewrite reaches; firstCompressed names one.
+	compressed      int
+	firstCompressed string
 }
 
 var errLostLock = errorString("the relocation lock was taken over: another launcher goes on")
@@ -186,6 +190,14 @@ func (r *rewriter) scan(path string, buf []byte) ([]int64, error) {
 		end := total
 		if !last {
 			end = total - ov
+		}
+		if off == 0 && compressedMagic(buf[:total]) {
+			r.mu.Lock()
+			if r.compressed == 0 || path < r.firstCompressed {
+				r.firstCompressed = path
+			}
+			r.compressed++
+			r.mu.Unlock()
 		}
 		offs = r.sc.Find(buf[:total], end, off, offs)
 		if last {
@@ -357,4 +369,15 @@ func errUnwrap(err error) error {
 		}
 		err = u.Unwrap()
 	}
+}
+
+// compressedMagic reports whether b starts like a gzip, xz, zstd, bzip2 or
+// zip (jar, wheel) file.
+func compressedMagic(b []byte) bool {
+	for _, m := range []string{"\x1f\x8b", "\xfd7zXZ\x00", "\x28\xb5\x2f\xfd", "BZh", "PK\x03\x04"} {
+		if strings.HasPrefix(string(b[:min(len(b), 8)]), m) {
+			return true
+		}
+	}
+	return false
 }
