@@ -573,4 +573,18 @@ func TestRelocateMoved(t *testing.T) {
 	if err != nil || !strings.HasPrefix(target, moved) {
 		t.Errorf("the link leads to %q (%v), want the moved pack", target, err)
 	}
+	// A copy of it runs too, and then the original again: the link
+	// follows whichever ran last, and both hold the same files.
+	copied := root + "-copy"
+	if out, err := exec.Command("cp", "-a", moved, copied).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", copied).Run(); os.RemoveAll(copied) })
+	for _, r := range []string{copied, moved} {
+		res := p.run(t, invocation{engine: "relocate", root: r, usernsOff: true, args: []string{"bin/hello", "copy"}})
+		target, _ := os.Readlink(relocLink(r))
+		if res.status != 0 || res.stdout != greeting+"copy\n" || !strings.HasPrefix(target, r+"/") {
+			t.Errorf("%s: status %d, stdout %q, link to %q, stderr:\n%s", r, res.status, res.stdout, target, res.stderr)
+		}
+	}
 }
