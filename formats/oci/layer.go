@@ -203,7 +203,7 @@ func writeLayer(ctx context.Context, t *pack.Tree, p *layerPlan, opts Options, m
 	// and tarballs follow one set of rules.
 	err = tarball.Write(ctx, io.MultiWriter(diffID, cw), sub, tarball.Options{Compression: compress.None, Progress: prog})
 	if cerr := cw.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("%s: %w", opts.Compression, cerr)
+		err = cerr // it says what failed, the compressor's name too
 	}
 	if err != nil {
 		return nil, fmt.Errorf("oci: layer of %s: %w", p.describe(), err)
