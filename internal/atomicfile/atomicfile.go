@@ -132,7 +132,7 @@ func target(path string) (string, error) {
 		return "", &usererr.Error{Path: path, What: "is a directory, not a file that can be written",
 			Fix: "give the name of a file to write (it may be inside this directory), or remove the directory"}
 	case fi.Mode()&fs.ModeSymlink == 0:
-		return "", notRegular(path, "is "+kind(fi.Mode()))
+		return "", notRegular(path, "is "+kind(fi.Mode())+", not a regular file that an output can replace")
 	}
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
@@ -141,21 +141,20 @@ func target(path string) (string, error) {
 	rfi, err := os.Stat(real)
 	switch {
 	case err != nil:
-		return "", notRegular(path, "is a symlink to "+usererr.Quote(real)+" ("+errText(unwrapPath(err))+")")
+		return "", notRegular(path, "is a symlink to "+usererr.Quote(real)+", which cannot be read ("+errText(unwrapPath(err))+")")
 	case rfi.Mode().IsRegular():
 		return real, nil
 	case rfi.IsDir():
 		return "", &usererr.Error{Path: path, What: "is a symlink to the directory " + usererr.Quote(real) + ", not a file that can be written",
 			Fix: "give the name of a file to write (it may be inside that directory)"}
 	}
-	return "", notRegular(path, "is a symlink to "+usererr.Quote(real)+", "+kind(rfi.Mode()))
+	return "", notRegular(path, "is a symlink to "+usererr.Quote(real)+", "+kind(rfi.Mode())+", not a regular file that an output can replace")
 }
 
 // notRegular refuses an output that is not a regular file: the rename
 // that makes the output appear would replace it.
 func notRegular(path, what string) error {
-	return &usererr.Error{Path: path, What: what + ", not a regular file, and an output would replace it",
-		Fix: "give the name of a regular file to write, or - for standard output"}
+	return &usererr.Error{Path: path, What: what, Fix: "give the name of a regular file to write, or - for standard output"}
 }
 
 // kind names what a file of mode m is, for a message.
