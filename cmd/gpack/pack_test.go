@@ -346,7 +346,8 @@ func TestPackOutputDiscipline(t *testing.T) {
 	noLeftovers(t, full)
 
 	// A signal in the middle: a big item that takes a while to compress.
-	// Each interrupt cleans up as Ctrl-C does and exits 128+n.
+	// Each interrupt cleans up as Ctrl-C does and exits 128+n; SIGQUIT
+	// prints the goroutines' stacks first, as Go does.
 	big := addItem(t, store, "big", nil)
 	f, err := os.Create(filepath.Join(big, "blob"))
 	if err != nil {
@@ -360,7 +361,7 @@ func TestPackOutputDiscipline(t *testing.T) {
 		f.Write(rnd)
 	}
 	f.Close()
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			outDir := openTempDir(t)
 			cmd := exec.Command(gpackBin, "pack", "-q", "-o", filepath.Join(outDir, "big.tar.xz"), big)
@@ -385,6 +386,9 @@ func TestPackOutputDiscipline(t *testing.T) {
 			err := cmd.Wait()
 			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 128+int(sig) {
 				t.Errorf("after %v: %v, want exit %d; stderr %q", sig, err, 128+int(sig), stderr.String())
+			}
+			if sig == syscall.SIGQUIT && !strings.Contains(stderr.String(), "goroutine ") {
+				t.Errorf("SIGQUIT printed no stacks: %q", stderr.String())
 			}
 			noLeftovers(t, outDir)
 		})
@@ -481,7 +485,7 @@ func TestPackCommand(t *testing.T) {
 		{[]string{"--no-such-flag"}, "see 'gpack pack --help'"},
 		{[]string{"-o", "x.tar.zst", "-C", "gzip"}, "-C gzip contradicts -o x.tar.zst"},
 		{[]string{"-o", "x.tgz", "-C", "none"}, "-C none contradicts -o x.tgz"},
-		{[]string{"--insecure"}, "--insecure applies to --push"},
+		{[]string{"-f", "docker", "--insecure"}, "--insecure applies to --push"},
 		{[]string{"-C", "lzip"}, "lzip"},
 		{[]string{"-C", "gzip", "--level", "42"}, "--level 42: gzip takes 1 to 9"},
 		{[]string{"-C", "none", "--level", "3"}, "--level 3: none has no levels"},
