@@ -113,7 +113,8 @@ func WriteLayout(ctx context.Context, dir string, img v1.Image, tag name.Tag) er
 
 // CheckLayout tells, before any work, whether WriteLayout may write dir:
 // nothing is there, or an empty directory, or an OCI layout (which is
-// replaced), and its parent takes new entries.
+// replaced), and its parent takes new entries. It removes the temporary
+// layouts of dir that killed runs left (atomicfile.CheckDir).
 func CheckLayout(dir string) error {
 	dir = filepath.Clean(dir)
 	if fi, err := os.Lstat(dir); err == nil {
@@ -128,11 +129,7 @@ func CheckLayout(dir string) error {
 			return &usererr.Error{Path: dir, What: "is a non-empty directory that is not an OCI layout", Fix: "remove it or choose another output"}
 		}
 	}
-	d, err := atomicfile.CreateDir(dir)
-	if err != nil {
-		return err
-	}
-	return d.Abort()
+	return atomicfile.CheckDir(dir)
 }
 
 func indexAnnotations(tag name.Tag) map[string]string {
