@@ -43,8 +43,10 @@ func (f format) Check(out string, opts *formats.Options) error {
 		return formats.StdoutRefused(f, "its superblock is written last, at the start of the image")
 	}
 	if m := opts.Mtime; !m.IsZero() && (m.Unix() < 0 || m.Unix() > math.MaxUint32) {
-		return usererr.Usagef("SOURCE_DATE_EPOCH=%d: squashfs holds times up to %d (%s)", m.Unix(), uint32(math.MaxUint32),
+		e := usererr.Usagef("SOURCE_DATE_EPOCH=%d: squashfs holds times up to %d (%s)", m.Unix(), uint32(math.MaxUint32),
 			time.Unix(math.MaxUint32, 0).UTC().Format(time.DateOnly))
+		e.Fix = "set it to an earlier time, or write another format"
+		return e
 	}
 	if bs := opts.BlockSize; bs != 0 && (bs < MinBlockSize || bs > MaxBlockSize || bs&(bs-1) != 0) {
 		return usererr.Usagef("--block-size %d: want a power of two from 4K to 1M", bs)
