@@ -3,6 +3,7 @@ package closure
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -303,5 +304,103 @@ func TestDrvReferences(t *testing.T) {
 	os.WriteFile(p, []byte("not a derivation"), 0o644)
 	if _, ok, err := drvReferences(p); ok || err != nil {
 		t.Errorf("a text file named .drv: ok %v, err %v", ok, err)
+	}
+}
+
+// laterCtime waits until the file system's clock has moved past the ctime
+// of path, so that a change to path now gives it another ctime: file times
+// come from a coarse clock, and a rewrite within one of its ticks would
+// keep the ctime. It waits for a fact, not for a time.
+func laterCtime(t *testing.T, path string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := filepath.Join(t.TempDir(), "probe")
+	for {
+		if err := os.WriteFile(probe, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pi, err := os.Stat(probe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if StampOf(pi).Ctime > StampOf(fi).Ctime {
+			return
+		}
+	}
+}
+
+// rewriteInPlace writes content over path without changing its size and,
+// with keepMtime, puts its mtime back as a careful tool would: only the
+// ctime tells.
+func rewriteInPlace(t *testing.T, path, content string, keepMtime bool) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(content)) != fi.Size() {
+		t.Fatalf("rewrite of %d bytes over %d", len(content), fi.Size())
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte(content), 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if keepMtime {
+		if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRewriteInPlace rewrites a file while it is scanned (after its bytes
+// are read, through the test hook, so the window is there on every run):
+// with the same size, and with its mtime put back too. The scan read the
+// old bytes, which do not refer to the item the new ones name, so the
+// closure would miss it: Compute must fail instead.
+func TestRewriteInPlace(t *testing.T) {
+	for _, keepMtime := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keep mtime %v", keepMtime), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "store")
+			dep := filepath.Join(dir, teststore.Hash("dep")+"-dep")
+			app := filepath.Join(dir, teststore.Hash("app")+"-app")
+			for _, d := range []string{dep, app} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dep, "lib"), []byte("library"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			target := filepath.Join(app, "config")
+			newContent := "uses " + dep + "/lib\n"
+			if err := os.WriteFile(target, []byte(strings.Repeat("x", len(newContent))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			laterCtime(t, target)
+			s, err := OpenStore(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			afterScan = func(p string) {
+				if p == target {
+					rewriteInPlace(t, target, newContent, keepMtime)
+				}
+			}
+			defer func() { afterScan = nil }()
+			g, err := Compute(context.Background(), s, []string{app}, Options{})
+			if err == nil {
+				t.Fatalf("a file rewritten while it was scanned went unnoticed; the closure is %v", g.Requisites(app))
+			}
+			if !strings.Contains(err.Error(), target+": changed while gpack read it") {
+				t.Errorf("error %q, want it to say %s changed while gpack read it", err, target)
+			}
+		})
 	}
 }

@@ -270,6 +270,14 @@ func malformed(p string) error {
 }
 
 func notInStore(arg, resolved, storeDir string) error {
+	if resolved == storeDir || storeDir == "" && holdsItems(resolved) {
+		what := "is a store directory, not a store item"
+		if abs, err := filepath.Abs(arg); err != nil || abs != resolved {
+			what = "resolves to the store directory " + usererr.Quote(resolved) + ", not to a store item"
+		}
+		return &usererr.Error{Path: arg, What: what,
+			Fix: "give an item of it (" + resolved + "/<hash>-<name>), a path inside one, or a profile that links to one (~/.guix-profile, ./result)"}
+	}
 	what := "not in a store"
 	if resolved != arg {
 		what += " (resolves to " + usererr.Quote(resolved) + ")"
@@ -281,6 +289,28 @@ func notInStore(arg, resolved, storeDir string) error {
 		}
 	}
 	return &usererr.Error{Path: arg, What: what, Fix: "give a store item such as /gnu/store/<hash>-<name>, a path inside one, or a link to one; --store DIR names the store"}
+}
+
+// holdsItems reports whether dir is a directory with an entry named as a
+// store item is: a store directory. Only error messages ask, so reading
+// some of a large store is no cost.
+func holdsItems(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for {
+		names, err := f.Readdirnames(1024)
+		for _, n := range names {
+			if ValidName(n) {
+				return true
+			}
+		}
+		if err != nil || len(names) == 0 {
+			return false
+		}
+	}
 }
 
 // errText is err's message without the "op path:" prefix that *fs.PathError

@@ -5,17 +5,21 @@
 //
 // A format says its name (-f), the endings of the output names it writes
 // and the compressor each stands for, the compressors it takes with their
-// levels, what it adds to every pack's tree (Prepare), what it refuses
+// levels, the flags of gpack pack it takes beyond those every format takes
+// (Flags), what it adds to every pack's tree (Prepare), what it refuses
 // before any work (Check), and writes a tree (Write). The CLI never
 // branches on a format's name: it resolves the flags against these answers
-// (Lookup, Compression, DefaultOutput), builds the tree, and calls Write.
+// (Lookup, Compression, CheckFlags, DefaultOutput), builds the tree, and
+// calls Write.
 // cmd/gpack holds the ordered list of formats, the one place that names
 // them all; a new format is a package that implements Format and one line
 // in that list, and passes formats/formattest.
 //
-// Every Write is atomic: the output appears complete or not at all, and a
-// cancelled context (Ctrl-C, SIGTERM, SIGHUP in the CLI) leaves neither
-// output nor temporary file (internal/atomicfile).
+// Every Write to a file is atomic: the output appears complete or not at
+// all, and a cancelled context (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT in the
+// CLI) leaves neither output nor temporary file (internal/atomicfile). The
+// output Stdout ("-") is standard output, for the formats that can write
+// a stream (WriteStream); the others refuse it in Check (StdoutRefused).
 package formats
 
 import (
@@ -24,6 +28,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/internal/atomicfile"
@@ -41,6 +46,11 @@ type Format interface {
 	// Compressors are the compressors the format takes, the default
 	// first, each with its levels.
 	Compressors() []compress.Compressor
+	// Flags are the flags of gpack pack, by long name, that the format
+	// takes among those some format does not take ("block-size",
+	// "push"): given with a format that does not list it, such a flag
+	// is bad usage (CheckFlags) rather than silently ignored.
+	Flags() []string
 	// Prepare adds to o what the format puts into every pack besides
 	// the closure (images: a /bin; squashfs: Apptainer's metadata).
 	// profile is the first root item; opts are resolved.
@@ -49,9 +59,13 @@ type Format interface {
 	// ask for what the format does not do.
 	Check(out string, opts *Options) error
 	// Write writes t to out, atomically, and says what it wrote. out is
-	// "" only when opts push an image and nothing is written locally.
+	// "" only when opts push an image and nothing is written locally,
+	// and Stdout to write to opts.Stdout.
 	Write(ctx context.Context, t *pack.Tree, out string, opts *Options) (*Result, error)
 }
+
+// Stdout is the output name of standard output, as -o - gives it.
+const Stdout = "-"
 
 // Extension is an ending of output names and the compressor it stands for:
 // ".tar.zst" stands for zstd, ".tar" for none; Algo "" when the name says
@@ -81,6 +95,12 @@ type Options struct {
 	Concurrency int
 	// Progress receives what is read and written; nil means none.
 	Progress pack.Progress
+	// Mtime is the time every entry gets (the tree's Mtime), for Check
+	// to refuse one the format cannot hold before any work; zero means
+	// the default.
+	Mtime time.Time
+	// Stdout is where the output Stdout goes.
+	Stdout io.Writer
 }
 
 // ImageOptions are the options of docker and oci images.
@@ -138,23 +158,58 @@ func Lookup(all []Format, name string) (Format, error) {
 			return f, nil
 		}
 	}
-	return nil, usererr.Usagef("-f %q: the formats are %s", name, names(all))
+	return nil, usererr.Usagef("-f %q: the formats are %s", name, names(all, ", "))
 }
 
-func names(all []Format) string {
+// names lists the formats' names, joined by sep, or for sep " and " as a
+// sentence does: "squashfs, docker and oci".
+func names(all []Format, sep string) string {
 	ns := make([]string, len(all))
 	for i, f := range all {
 		ns[i] = f.Name()
 	}
-	return strings.Join(ns, ", ")
+	if sep == " and " && len(ns) > 2 {
+		return strings.Join(ns[:len(ns)-1], ", ") + " and " + ns[len(ns)-1]
+	}
+	return strings.Join(ns, sep)
+}
+
+// CheckFlags refuses, as bad usage, the first of given (long names of the
+// flags the user gave) that some format of all takes and f does not:
+// --block-size with a tarball, --push with squashfs.
+func CheckFlags(all []Format, f Format, given []string) error {
+	takes := func(f Format, flag string) bool {
+		for _, n := range f.Flags() {
+			if n == flag {
+				return true
+			}
+		}
+		return false
+	}
+	for _, flag := range given {
+		if takes(f, flag) {
+			continue
+		}
+		var takers []Format
+		for _, o := range all {
+			if takes(o, flag) {
+				takers = append(takers, o)
+			}
+		}
+		if len(takers) > 0 {
+			return usererr.Usagef("--%s applies to -f %s, not to -f %s", flag, names(takers, " and "), f.Name())
+		}
+	}
+	return nil
 }
 
 // Compression decides the compressor of out and its level. The compressor
 // is -C's (c, "" when not given) or else the one out's ending stands for
 // (x.tar.zst: zstd), or else the format's default; a -C that contradicts
-// the ending is an error, as is one the format does not take or a level
-// outside the compressor's. The level returned is never 0.
-func Compression(f Format, out, c string, level int) (compress.Algo, int, error) {
+// the ending is an error, as is one the format does not take (which says
+// the formats of all that take it) or a level outside the compressor's.
+// The level returned is never 0.
+func Compression(all []Format, f Format, out, c string, level int) (compress.Algo, int, error) {
 	implied := compress.Algo("")
 	for _, e := range f.Extensions() {
 		if e.Algo != "" && strings.HasSuffix(out, e.Suffix) && len(e.Suffix) < len(out) {
@@ -179,7 +234,17 @@ func Compression(f Format, out, c string, level int) (compress.Algo, int, error)
 	}
 	comp, ok := compress.Find(comps, algo)
 	if !ok {
-		return "", 0, usererr.Usagef("-C %s: -f %s takes %s", algo, f.Name(), compress.List(compress.AlgosOf(comps)))
+		e := usererr.Usagef("-C %s: -f %s takes %s", algo, f.Name(), compress.List(compress.AlgosOf(comps)))
+		var takers []Format
+		for _, o := range all {
+			if _, ok := compress.Find(o.Compressors(), algo); ok {
+				takers = append(takers, o)
+			}
+		}
+		if len(takers) > 0 {
+			e.What += fmt.Sprintf(" (%s is for -f %s only)", algo, names(takers, " and "))
+		}
+		return "", 0, e
 	}
 	l, err := comp.Level(level)
 	if err != nil {
@@ -204,13 +269,12 @@ func DefaultOutput(f Format, name string, algo compress.Algo, opts *Options) str
 	return name
 }
 
-// NotAnImage is the Check of formats that are not container images: it
-// refuses the image options.
-func NotAnImage(f Format, opts *Options) error {
-	if opts.Image.Push != "" {
-		return usererr.Usagef("--push needs -f docker or -f oci, not -f %s", f.Name())
-	}
-	return nil
+// StdoutRefused is the Check error of a format that cannot write to
+// standard output, and why (it seeks back, or writes a directory).
+func StdoutRefused(f Format, why string) error {
+	e := usererr.Usagef("-o -: -f %s cannot be written to standard output: %s", f.Name(), why)
+	e.Fix = "give -o a file name"
+	return e
 }
 
 // ParseSize reads a size as flags give it: bytes, or a number with K or M
@@ -237,6 +301,66 @@ type File interface {
 	io.WriterAt
 }
 
+// WriteStream writes out with write, which needs no more than a stream:
+// to opts.Stdout for the output Stdout, else atomically to a file with
+// WriteFile. It returns the size written, which it reports to
+// opts.Progress as it grows. A stream that fails half-way cannot be taken
+// back: its reader sees it end early (tar: unexpected end of file).
+func WriteStream(ctx context.Context, out string, opts *Options, write func(io.Writer) error) (int64, error) {
+	if out != Stdout {
+		return WriteFile(ctx, out, opts.Progress, func(f File) error { return write(ctxWriter{ctx, f}) })
+	}
+	if opts.Stdout == nil {
+		return 0, fmt.Errorf("-o -: no standard output to write to")
+	}
+	prog := opts.Progress
+	if prog == nil {
+		prog = pack.NoProgress{}
+	}
+	c := &countingWriter{w: opts.Stdout, prog: prog}
+	if err := write(ctxWriter{ctx, c}); err != nil {
+		if c.err != nil {
+			return 0, c.err
+		}
+		return 0, err
+	}
+	return c.n, ctx.Err()
+}
+
+// ctxWriter fails every Write once ctx is done, so that a long copy
+// stops at Ctrl-C rather than at its end.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+type countingWriter struct {
+	w    io.Writer
+	n    int64
+	prog pack.Progress
+	err  error // the first write error
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.prog.Wrote(int64(n))
+	if err != nil {
+		err = fmt.Errorf("writing to standard output: %w", err)
+		if c.err == nil {
+			c.err = err
+		}
+	}
+	return n, err
+}
+
 // WriteFile writes the file out atomically with write and returns its
 // size, which it reports to prog (nil: none) as it grows. Nothing is left
 // at out, nor any temporary file, if write fails or ctx ends before the
@@ -252,6 +376,11 @@ func WriteFile(ctx context.Context, out string, prog pack.Progress, write func(F
 	}
 	c := &countingFile{f: f, prog: prog}
 	if err := write(c); err != nil {
+		// The file's own error says what failed, naming it: whatever
+		// the format wrapped around it would say it twice.
+		if c.err != nil {
+			return 0, c.err
+		}
 		return 0, err
 	}
 	// A cancel that lands after the last write still wins: the user
@@ -271,12 +400,16 @@ type countingFile struct {
 	f    *atomicfile.File
 	n    int64
 	prog pack.Progress
+	err  error // the first write error
 }
 
 func (c *countingFile) Write(p []byte) (int, error) {
 	n, err := c.f.Write(p)
 	c.n += int64(n)
 	c.prog.Wrote(int64(n))
+	if err != nil && c.err == nil {
+		c.err = err
+	}
 	return n, err
 }
 
@@ -285,6 +418,9 @@ func (c *countingFile) WriteAt(p []byte, off int64) (int, error) {
 	if end := off + int64(n); end > c.n {
 		c.prog.Wrote(end - c.n)
 		c.n = end
+	}
+	if err != nil && c.err == nil {
+		c.err = err
 	}
 	return n, err
 }

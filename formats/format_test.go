@@ -46,7 +46,7 @@ func TestCompression(t *testing.T) {
 		{tarball.Format, ".tar.gz", "xz", 0, compress.Xz, 6, ""}, // a name that is all ending says nothing
 		{tarball.Format, "x.tar.zst", "gzip", 0, "", 0, "-C gzip contradicts -o x.tar.zst, a name for zstd"},
 		{tarball.Format, "x.tar", "gzip", 0, "", 0, "-C gzip contradicts -o x.tar, a name for none"},
-		{tarball.Format, "", "lz4", 0, "", 0, "-C lz4: -f tarball takes gzip, zstd, xz or none"},
+		{tarball.Format, "", "lz4", 0, "", 0, "-C lz4: -f tarball takes gzip, zstd, xz or none (lz4 is for -f squashfs only)"},
 		{tarball.Format, "", "lzip", 0, "", 0, "unknown compression"},
 		{tarball.Format, "", "none", 3, "", 0, "--level 3: none has no levels"},
 		{tarball.Format, "", "gzip", 10, "", 0, "--level 10: gzip takes 1 to 9"},
@@ -57,9 +57,9 @@ func TestCompression(t *testing.T) {
 		{squashfs.Format, "", "xz", 2, "", 0, "--level 2: xz has no levels"},
 		{oci.Docker, "", "zstd", 0, compress.Zstd, 3, ""},
 		{oci.OCI, "x.tar", "", 0, compress.Gzip, 9, ""},
-		{oci.OCI, "", "xz", 0, "", 0, "-f oci takes gzip or zstd"},
+		{oci.OCI, "", "xz", 0, "", 0, "-f oci takes gzip or zstd (xz is for -f tarball and squashfs only)"},
 	} {
-		algo, level, err := formats.Compression(tc.f, tc.out, tc.c, tc.level)
+		algo, level, err := formats.Compression(all, tc.f, tc.out, tc.c, tc.level)
 		name := tc.f.Name() + " -o " + tc.out + " -C " + tc.c
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) || usererr.KindOf(err) != usererr.Usage {
@@ -115,6 +115,37 @@ func TestEveryFormat(t *testing.T) {
 	}
 }
 
+// TestCheckFlags: a flag that some format takes and the chosen one does not
+// is bad usage, saying which formats take it; the flags every format takes
+// are never refused.
+func TestCheckFlags(t *testing.T) {
+	for _, tc := range []struct {
+		f     formats.Format
+		given []string
+		err   string
+	}{
+		{tarball.Format, []string{"output", "compression", "level", "relocatable", "symlink", "quiet"}, ""},
+		{tarball.Format, []string{"block-size"}, "--block-size applies to -f squashfs, not to -f tarball"},
+		{tarball.Format, []string{"cmd"}, "--cmd applies to -f docker and oci, not to -f tarball"},
+		{tarball.Format, []string{"entry-point"}, "--entry-point applies to -f squashfs, docker and oci, not to -f tarball"},
+		{squashfs.Format, []string{"block-size", "entry-point"}, ""},
+		{squashfs.Format, []string{"push"}, "--push applies to -f docker and oci, not to -f squashfs"},
+		{oci.Docker, []string{"push", "insecure", "max-layers", "arch", "cmd", "image-tag", "entry-point", "no-cache"}, ""},
+		{oci.OCI, []string{"image-tag", "block-size"}, "--block-size applies to -f squashfs, not to -f oci"},
+	} {
+		err := formats.CheckFlags(all, tc.f, tc.given)
+		if tc.err == "" {
+			if err != nil {
+				t.Errorf("-f %s %v: %v", tc.f.Name(), tc.given, err)
+			}
+			continue
+		}
+		if err == nil || err.Error() != tc.err || usererr.KindOf(err) != usererr.Usage {
+			t.Errorf("-f %s %v: %v; want the usage error %q", tc.f.Name(), tc.given, err, tc.err)
+		}
+	}
+}
+
 func TestParseSize(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
@@ -144,7 +175,7 @@ func FuzzCompression(f *testing.F) {
 	f.Add(uint8(3), "x.tar", "ZST", -1)
 	f.Fuzz(func(t *testing.T, which uint8, out, c string, level int) {
 		format := all[int(which)%len(all)]
-		algo, l, err := formats.Compression(format, out, c, level)
+		algo, l, err := formats.Compression(all, format, out, c, level)
 		if err != nil {
 			if usererr.KindOf(err) != usererr.Usage {
 				t.Fatalf("not a usage error: %v", err)

@@ -95,7 +95,7 @@ func Build(ctx context.Context, g *closure.Graph, opts Options) (*Tree, error) {
 	if storeRel == "" {
 		return nil, fmt.Errorf("the store directory cannot be /")
 	}
-	b := &builder{t: t, index: map[string]int{}}
+	b := &builder{t: t, g: g, index: map[string]int{}}
 
 	comps := strings.Split(storeRel, "/")
 	for i := range comps {
@@ -147,6 +147,7 @@ func Build(ctx context.Context, g *closure.Graph, opts Options) (*Tree, error) {
 
 type builder struct {
 	t     *Tree
+	g     *closure.Graph
 	index map[string]int // path -> entry index
 }
 
@@ -183,16 +184,26 @@ func (b *builder) walk(ctx context.Context, src, rel string) error {
 	if err != nil {
 		return readError(src, err)
 	}
-	// Keep the store's permission bits, in tar's numbering.
+	// Keep the store's permission bits, in tar's numbering, but for the
+	// set-user-ID and set-group-ID bits: the Nix and Guix daemons clear
+	// them in every item they add, so one found here was set by hand,
+	// and a pack must not hand it on (an unpacked setuid root program).
 	perm := fi.Mode().Perm()
-	for _, m := range []struct{ go_, unix fs.FileMode }{{fs.ModeSetuid, 0o4000}, {fs.ModeSetgid, 0o2000}, {fs.ModeSticky, 0o1000}} {
-		if fi.Mode()&m.go_ != 0 {
-			perm |= m.unix
-		}
+	if fi.Mode()&fs.ModeSticky != 0 {
+		perm |= 0o1000
+	}
+	if fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid) != 0 {
+		b.t.ClearedSetID = append(b.t.ClearedSetID, src)
 	}
 	switch {
 	case fi.Mode().IsRegular():
-		return b.add(Entry{Path: rel, Kind: File, Mode: perm, Size: fi.Size(), Source: src})
+		// The stamp the closure scan saw: a file rewritten since may
+		// refer to what the closure lacks.
+		st := closure.StampOf(fi)
+		if scanned, ok := b.scanned(src); ok && scanned != st {
+			return closure.Changed(src, scanned, st)
+		}
+		return b.add(Entry{Path: rel, Kind: File, Mode: perm, Size: fi.Size(), Source: src, Stamp: st})
 	case fi.Mode()&fs.ModeSymlink != 0:
 		target, err := os.Readlink(src)
 		if err != nil {
@@ -407,4 +418,19 @@ func (b *builder) runnable(g *closure.Graph, prog string) bool {
 	}
 	item, _, _ := strings.Cut(rel, "/")
 	return g.Items[g.Store+"/"+item] != nil
+}
+
+// scanned is the stamp the closure scan took of the store file src, if it
+// scanned it.
+func (b *builder) scanned(src string) (closure.Stamp, bool) {
+	rel, ok := strings.CutPrefix(src, b.g.Store+"/")
+	if !ok {
+		return closure.Stamp{}, false
+	}
+	name, inside, _ := strings.Cut(rel, "/")
+	it := b.g.Items[b.g.Store+"/"+name]
+	if it == nil {
+		return closure.Stamp{}, false
+	}
+	return it.Stamp(inside)
 }

@@ -12,9 +12,11 @@ import (
 
 // EntryPoint normalises --entry-point, once for every format: "bin/x" and
 // "/bin/x" both name bin/x of the first root item (the profile, whose bin
-// images show as /bin), and an absolute path in the store names itself. It
-// returns the absolute store path, which must lie in an item of the
-// closure and be something other than a directory; "" stays "".
+// images show as /bin), and must stay inside it ("../other-item/bin/x" is
+// refused: a program of another item is named by its store path); an
+// absolute path in the store names itself. It returns the absolute store
+// path, which must lie in an item of the closure and be an executable
+// file (after its symlinks); "" stays "".
 func EntryPoint(g *closure.Graph, s string) (string, error) {
 	if s == "" {
 		return "", nil
@@ -22,11 +24,14 @@ func EntryPoint(g *closure.Graph, s string) (string, error) {
 	profile := g.Roots[0]
 	bad := func(what string) error {
 		return &usererr.Error{Kind: usererr.Usage, Path: s, What: "--entry-point " + what,
-			Fix: "give a program of the first item, as bin/NAME or " + profile + "/bin/NAME"}
+			Fix: "give a program of the first item, as bin/NAME or " + profile + "/bin/NAME, or the store path of another item's program"}
 	}
-	p := path.Join(profile, strings.TrimPrefix(s, "/"))
-	if strings.HasPrefix(s, g.Store+"/") {
-		p = path.Clean(s)
+	p := path.Clean(s)
+	if !strings.HasPrefix(s, g.Store+"/") {
+		p = path.Join(profile, strings.TrimPrefix(s, "/"))
+		if p != profile && !strings.HasPrefix(p, profile+"/") {
+			return "", bad(fmt.Sprintf("%s is outside the first item %s", p, profile))
+		}
 	}
 	rel, ok := strings.CutPrefix(p, g.Store+"/")
 	item, _, _ := strings.Cut(rel, "/")
@@ -39,6 +44,10 @@ func EntryPoint(g *closure.Graph, s string) (string, error) {
 		return "", bad(fmt.Sprintf("%s does not exist", p))
 	case fi.IsDir():
 		return "", bad(fmt.Sprintf("%s is a directory", p))
+	case !fi.Mode().IsRegular():
+		return "", bad(fmt.Sprintf("%s is not a regular file", p))
+	case fi.Mode().Perm()&0o111 == 0:
+		return "", bad(fmt.Sprintf("%s cannot be executed (mode %o)", p, fi.Mode().Perm()))
 	}
 	return p, nil
 }

@@ -2,6 +2,7 @@ package pack
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -27,7 +28,9 @@ func TestEntryPoint(t *testing.T) {
 		{"bin/nothing", "", "does not exist"},
 		{"bin", "", "is a directory"},
 		{ts.Path("noref") + "/share/data.txt", "", "not inside an item of the closure"},
-		{"../../../etc/passwd", "", "not inside an item of the closure"},
+		{"../../../etc/passwd", "", "is outside the first item"},
+		{"../" + filepath.Base(hello) + "/bin/hello", "", hello + "/bin/hello is outside the first item " + profile},
+		{"etc/profile", "", profile + "/etc/profile cannot be executed"},
 	} {
 		got, err := EntryPoint(g, tc.in)
 		if tc.err != "" {

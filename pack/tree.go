@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gpack/gpack/closure"
+	"github.com/gpack/gpack/internal/usererr"
 )
 
 // Kind is the type of a tree entry.
@@ -52,14 +53,21 @@ type Entry struct {
 	// Source is the file on disk that holds a File's content, when Data
 	// is nil.
 	Source string
+	// Stamp is Source's size and times when the tree was built (when
+	// the closure was scanned): Open and the reader it returns fail
+	// when the file's stamp is another.
+	Stamp closure.Stamp
 	// Data is the content of a File that gpack generates (the launcher,
 	// the manifest).
 	Data []byte
 }
 
-// Open returns a File entry's content. It fails when the source file's size
-// is not the size recorded when the tree was built, so that a file changed
-// while packing gives an error instead of a corrupt archive.
+// Open returns a File entry's content. It fails when the source file's
+// stamp (size, mtime, ctime) is not the one recorded when the tree was
+// built, and so does the reader once it has read the content, so that a
+// file changed while packing, even rewritten in place with its size, gives
+// an error instead of a corrupt pack or one that lacks an item the new
+// content refers to.
 func (e *Entry) Open() (io.ReadCloser, error) {
 	if e.Kind != File {
 		return nil, fmt.Errorf("open %s: a %s has no content", e.Path, e.Kind)
@@ -76,23 +84,37 @@ func (e *Entry) Open() (io.ReadCloser, error) {
 		f.Close()
 		return nil, fmt.Errorf("stat %s: %w", e.Source, err)
 	}
-	if fi.Size() != e.Size {
-		f.Close()
-		return nil, fmt.Errorf("%s changed while gpack read it (size %d, was %d)", e.Source, fi.Size(), e.Size)
+	want := e.Stamp
+	if want == (closure.Stamp{}) {
+		want = closure.Stamp{Size: e.Size} // a tree built by hand: the size only
 	}
-	return &exactReader{f: f, left: e.Size, name: e.Source}, nil
+	if got := closure.StampOf(fi); got.Size != want.Size || want.Ctime != 0 && got != want {
+		f.Close()
+		return nil, closure.Changed(e.Source, want, got)
+	}
+	return &exactReader{f: f, left: e.Size, name: e.Source, stamp: want}, nil
 }
 
+// beforeLastStat, when set (by tests only), runs once a File's content has
+// been read and before its stamp is taken again.
+var beforeLastStat func(path string)
+
 // exactReader reads exactly the recorded size and fails if the file ends
-// early, since a tar header already promised that many bytes.
+// early, since a tar header already promised that many bytes, or if the
+// file's stamp moved while it was read.
 type exactReader struct {
-	f    *os.File
-	left int64
-	name string
+	f     *os.File
+	left  int64
+	name  string
+	stamp closure.Stamp
+	done  bool
 }
 
 func (r *exactReader) Read(p []byte) (int, error) {
 	if r.left <= 0 {
+		if err := r.end(); err != nil {
+			return 0, err
+		}
 		return 0, io.EOF
 	}
 	if int64(len(p)) > r.left {
@@ -101,12 +123,36 @@ func (r *exactReader) Read(p []byte) (int, error) {
 	n, err := r.f.Read(p)
 	r.left -= int64(n)
 	if err == io.EOF && r.left > 0 {
-		return n, fmt.Errorf("%s shrank while gpack read it", r.name)
+		return n, closure.Changed(r.name, r.stamp, closure.Stamp{Size: r.stamp.Size - r.left})
 	}
 	if err != nil && err != io.EOF {
 		return n, fmt.Errorf("read %s: %w", r.name, err)
 	}
+	if r.left == 0 {
+		// Checked with the last bytes: a reader that stops at the
+		// size it knows never asks for the EOF.
+		return n, r.end()
+	}
 	return n, nil
+}
+
+// end checks, once, that the file's stamp is the one it had at Open.
+func (r *exactReader) end() error {
+	if r.done || r.stamp.Ctime == 0 {
+		return nil
+	}
+	r.done = true
+	if beforeLastStat != nil {
+		beforeLastStat(r.name)
+	}
+	fi, err := r.f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", r.name, err)
+	}
+	if got := closure.StampOf(fi); got != r.stamp {
+		return closure.Changed(r.name, r.stamp, got)
+	}
+	return nil
 }
 
 func (r *exactReader) Close() error { return r.f.Close() }
@@ -129,6 +175,34 @@ type Tree struct {
 	LauncherArch string
 	// Mtime is the modification time of every entry.
 	Mtime time.Time
+	// ClearedSetID are the store files and directories whose
+	// set-user-ID or set-group-ID bits Build cleared, in walk order.
+	ClearedSetID []string
+}
+
+// Warnings are what the user is told about the tree once it is written:
+// one line naming the files whose set-user-ID or set-group-ID bits were
+// cleared, if any.
+func (t *Tree) Warnings() []string {
+	n := len(t.ClearedSetID)
+	if n == 0 {
+		return nil
+	}
+	const shown = 5
+	var quoted []string
+	for _, p := range t.ClearedSetID[:min(n, shown)] {
+		quoted = append(quoted, usererr.Quote(p))
+	}
+	names := strings.Join(quoted, ", ")
+	if n > shown {
+		names += fmt.Sprintf(" and %d more", n-shown)
+	}
+	files := "1 file"
+	if n > 1 {
+		files = fmt.Sprintf("%d files", n)
+	}
+	return []string{"warning: cleared the set-user-ID and set-group-ID bits of " + files +
+		", which the Nix and Guix daemons never leave in a store: " + names}
 }
 
 // Totals counts the tree's files and the bytes of their contents.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -27,11 +28,32 @@ type StoreOptions struct {
 func (o *StoreOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Store, "store", "", "the store directory (default: the directory of the given items)")
 	f.BoolVar(&o.AllowMissing, "allow-missing", false, "go on when an item refers to a store path that is not in the store")
-	f.IntVarP(&o.Jobs, "jobs", "j", 0, "files scanned at once (default: two per CPU)")
+	f.VarP((*jobsValue)(&o.Jobs), "jobs", "j", "files scanned at once, 1 or more (default: two per CPU; at most 16 per CPU, and what memory allows)")
 }
 
-// load computes the closure of paths.
-func (o *StoreOptions) load(ctx context.Context, paths []string) (*closure.Graph, error) {
+// jobsValue is -j: a number of files scanned at once, 1 or more, so that
+// -j 0 and -j -3 are bad usage rather than the default.
+type jobsValue int
+
+func (j *jobsValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return fmt.Errorf("want a number of files scanned at once, 1 or more")
+	}
+	*j = jobsValue(n)
+	return nil
+}
+
+func (j *jobsValue) String() string { return strconv.Itoa(int(*j)) }
+func (j *jobsValue) Type() string   { return "int" }
+
+// load computes the closure of paths. A -j beyond what the machine can
+// use is lowered, with a note on stderr.
+func (o *StoreOptions) load(ctx context.Context, paths []string, stderr io.Writer) (*closure.Graph, error) {
+	if most := closure.MaxWorkers(); o.Jobs > most {
+		fmt.Fprintf(stderr, "gpack: note: -j %d: scanning %d files at once, the most this machine's %d CPUs and memory allow\n", o.Jobs, most, runtime.GOMAXPROCS(0))
+		o.Jobs = most
+	}
 	return closure.Load(ctx, paths, closure.LoadOptions{
 		Options:      closure.Options{Workers: o.Jobs},
 		StoreDir:     o.Store,
@@ -70,21 +92,21 @@ every file name for the hash parts of the store's items. No daemon and no root
 are needed.` + exitStatusHelp,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runClosure(cmd.Context(), cmd.OutOrStdout(), opts, args)
+			return runClosure(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), opts, args)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runClosure(ctx context.Context, stdout io.Writer, opts ClosureOptions, args []string) error {
+func runClosure(ctx context.Context, stdout, stderr io.Writer, opts ClosureOptions, args []string) error {
 	if opts.Graph != "" && opts.Graph != "dot" {
 		return usererr.Usagef("--graph %q: the only graph format is dot", opts.Graph)
 	}
 	if opts.Graph != "" && opts.JSON {
 		return usererr.Usagef("--graph and --json do not go together")
 	}
-	g, err := opts.load(ctx, args)
+	g, err := opts.load(ctx, args, stderr)
 	if err != nil {
 		return err
 	}

@@ -153,7 +153,7 @@ func TestImageBadInput(t *testing.T) {
 		{"unknown arch", []string{"-f", "docker", "--arch", "pdp11"}, 2, "pdp11"},
 		{"one layer", []string{"-f", "docker", "--max-layers", "1"}, 2, "--max-layers 1"},
 		{"xz layers", []string{"-f", "oci", "-C", "xz"}, 2, "gzip or zstd"},
-		{"push a tarball", []string{"--push", "localhost:1/x"}, 2, "--push needs"},
+		{"push a tarball", []string{"--push", "localhost:1/x"}, 2, "--push applies to -f docker and oci, not to -f tarball"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"pack", "-q", "-o", filepath.Join(dir, "out")}, tc.args...)

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -30,8 +31,8 @@ const (
 	exitUsage    = 2 // bad flags or arguments, an unknown command
 	exitNotFound = 3 // gpack why: no reference chain
 	// A signal that stops gpack gives 128 + its number, as a shell
-	// reports a process killed by it: 129 SIGHUP, 130 SIGINT, 143
-	// SIGTERM.
+	// reports a process killed by it: 129 SIGHUP, 130 SIGINT, 131
+	// SIGQUIT, 143 SIGTERM.
 	exitSignal = 128
 )
 
@@ -39,8 +40,9 @@ const (
 // context is cancelled, so output and temporary files are removed before
 // gpack exits with 128 + the signal's number. SIGHUP is one because a
 // closed terminal or a dropped ssh session must not leave a .NAME.tmp-*
-// behind.
-var interrupts = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+// behind; SIGQUIT (Ctrl-\) is one too, and still prints the goroutines'
+// stacks first, as Go's own handling of it would.
+var interrupts = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
 func main() {
 	ctx, caught := notifyInterrupts(context.Background())
@@ -59,11 +61,27 @@ func notifyInterrupts(parent context.Context) (context.Context, func() syscall.S
 	go func() {
 		s := (<-ch).(syscall.Signal)
 		caught.Store(int32(s))
+		if s == syscall.SIGQUIT {
+			dumpStacks(os.Stderr)
+		}
 		cancel()
 		s = (<-ch).(syscall.Signal)
 		os.Exit(exitSignal + int(s))
 	}()
 	return ctx, func() syscall.Signal { return syscall.Signal(caught.Load()) }
+}
+
+// dumpStacks writes every goroutine's stack to w, as Go does on SIGQUIT.
+func dumpStacks(w io.Writer) {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			fmt.Fprintf(w, "SIGQUIT: quit\n\n%s\n", buf[:n])
+			return
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }
 
 // run runs gpack with args and returns its exit status: the one place
@@ -105,7 +123,7 @@ func signalName(s syscall.Signal) string {
 	for _, n := range []struct {
 		s    syscall.Signal
 		name string
-	}{{syscall.SIGHUP, "SIGHUP"}, {syscall.SIGINT, "SIGINT"}, {syscall.SIGTERM, "SIGTERM"}} {
+	}{{syscall.SIGHUP, "SIGHUP"}, {syscall.SIGINT, "SIGINT"}, {syscall.SIGQUIT, "SIGQUIT"}, {syscall.SIGTERM, "SIGTERM"}} {
 		if n.s == s {
 			return n.name
 		}
@@ -121,7 +139,8 @@ EXIT STATUS
   1    the work failed; the message names the path and what to do
   2    bad flags or arguments, or an unknown command
   3    gpack why: no reference chain between the two items
-  129  hung up (SIGHUP), 130 interrupted (SIGINT, Ctrl-C), 143 terminated
+  129  hung up (SIGHUP), 130 interrupted (SIGINT, Ctrl-C), 131 quit
+       (SIGQUIT, Ctrl-\, after the goroutines' stacks), 143 terminated
        (SIGTERM): the output and every temporary file are removed first`
 
 func newRootCommand() *cobra.Command {

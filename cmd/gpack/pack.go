@@ -14,6 +14,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"golang.org/x/term"
+
+	"github.com/gpack/gpack/closure"
 	"github.com/gpack/gpack/formats"
 	"github.com/gpack/gpack/internal/usererr"
 	"github.com/gpack/gpack/pack"
@@ -38,8 +41,13 @@ type PackOptions struct {
 	EntryPoint  string
 	Output      string
 	Collisions  string
+	NoCache     bool
 	Quiet       bool
 	JSON        bool
+
+	// given are the long names of the flags given, which the chosen
+	// format must take (formats.CheckFlags).
+	given []string
 }
 
 // AddFlags adds the flags of gpack pack to f.
@@ -58,11 +66,12 @@ func (o *PackOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Arch, "arch", "", "docker, oci: the image architecture (default: from the closure's ELF files)")
 	f.StringArrayVar(&o.Cmd, "cmd", nil, "docker, oci: an argument of the image's Cmd (repeatable)")
 	f.StringVar(&o.ImageTag, "image-tag", "", "docker, oci: the image's name:tag (default <first-item-name>:latest)")
+	f.BoolVar(&o.NoCache, "no-cache", false, "docker, oci: do not use the layer cache (compress every layer, keep nothing)")
 	f.IntVar(&o.Level, "level", 0, "compression level (default: the compressor's; see gpack pack --help)")
 	f.BoolVarP(&o.Relocatable, "relocatable", "R", false, "add the launcher and bin/ wrappers, so the pack runs wherever it is unpacked")
 	f.StringArrayVarP(&o.Symlinks, "symlink", "S", nil, "add a relative symlink LINK=TARGET into the first item, e.g. -S /bin=bin (repeatable; with -R, /bin=bin is the wrappers)")
 	f.StringVar(&o.EntryPoint, "entry-point", "", "the program images run: bin/NAME or /bin/NAME of the first item, or a store path (squashfs runscript, docker and oci Entrypoint)")
-	f.StringVarP(&o.Output, "output", "o", "", "output (default in the current directory: <first-item-name>.tar.gz (or the -C's extension), .squashfs, .docker.tar, or the .oci layout directory; -f oci -o X.tar writes an oci-archive)")
+	f.StringVarP(&o.Output, "output", "o", "", "output (default in the current directory: <first-item-name>.tar.gz (or the -C's extension), .squashfs, .docker.tar, or the .oci layout directory; -f oci -o X.tar writes an oci-archive; - is standard output, for tarball, docker and oci)")
 	f.StringVar(&o.Collisions, "collisions", "error", "with -R, when two items offer the same program name: error or first")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress display")
 	f.BoolVar(&o.JSON, "json", false, "print a JSON summary instead of the output path")
@@ -100,12 +109,20 @@ credential helpers, and skipping the blobs the registry has. Each store item
 is a layer of its own (up to --max-layers; beyond, the items most others
 depend on keep theirs), so images that share items share layers. Compressed
 layers are cached in $XDG_CACHE_HOME/gpack/layers (~/.cache/gpack/layers);
-remove that directory to clear it. -C gzip (default) or zstd.
+remove that directory to clear it, or pass --no-cache. A cache that cannot
+be used (no HOME, a read-only directory) is a warning and no cache. -C gzip
+(default) or zstd.
+
+-o - writes the tarball, the docker archive or the oci-archive to standard
+output (gpack pack -o - ITEM | ssh host tar -x); squashfs and the OCI
+layout directory need a file. A flag that the chosen -f does not take
+(--block-size, --push, --cmd with a tarball...) is bad usage.
 
 --entry-point bin/NAME, /bin/NAME and the store path of NAME mean the same
 program of the first item in every format.` + exitStatusHelp,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.Flags().Visit(func(f *pflag.Flag) { opts.given = append(opts.given, f.Name) })
 			return runPack(cmd.Context(), opts, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -147,22 +164,34 @@ type packRequest struct {
 }
 
 // parse checks every flag that can be checked without the closure.
-func (o *PackOptions) parse() (*packRequest, error) {
+func (o *PackOptions) parse(stdout io.Writer) (*packRequest, error) {
 	f, err := formats.Lookup(packFormats, o.Format)
 	if err != nil {
 		return nil, err
 	}
-	r := &packRequest{format: f}
-	if r.opts.Compression, r.opts.Level, err = formats.Compression(f, o.Output, o.Compression, o.Level); err != nil {
+	if err := formats.CheckFlags(packFormats, f, o.given); err != nil {
 		return nil, err
 	}
+	r := &packRequest{format: f}
+	if r.opts.Compression, r.opts.Level, err = formats.Compression(packFormats, f, o.Output, o.Compression, o.Level); err != nil {
+		return nil, err
+	}
+	if o.Output == formats.Stdout {
+		if o.JSON {
+			return nil, usererr.Usagef("--json and -o - both write to standard output: drop one, or give -o a file name")
+		}
+		if file, ok := stdout.(*os.File); ok && term.IsTerminal(int(file.Fd())) {
+			return nil, usererr.Usagef("-o -: standard output is a terminal: redirect it (> FILE, | tar -t) or give -o a file name")
+		}
+	}
+	r.opts.Stdout = stdout
 	if r.opts.BlockSize, err = formats.ParseSize(o.BlockSize); err != nil {
 		return nil, usererr.Usagef("--block-size: %v", err)
 	}
 	if o.Insecure && o.Push == "" {
 		return nil, usererr.Usagef("--insecure applies to --push, which is not given")
 	}
-	r.opts.Image = formats.ImageOptions{Tag: o.ImageTag, Push: o.Push, Insecure: o.Insecure, MaxLayers: o.MaxLayers, Arch: o.Arch, Cmd: o.Cmd}
+	r.opts.Image = formats.ImageOptions{Tag: o.ImageTag, Push: o.Push, Insecure: o.Insecure, MaxLayers: o.MaxLayers, Arch: o.Arch, Cmd: o.Cmd, NoCache: o.NoCache}
 	if o.Collisions != "error" && o.Collisions != "first" {
 		return nil, usererr.Usagef("--collisions %q: want error or first", o.Collisions)
 	}
@@ -174,25 +203,34 @@ func (o *PackOptions) parse() (*packRequest, error) {
 		r.links = append(r.links, l)
 	}
 	if r.mtime, err = sourceDateEpoch(); err != nil {
-		return nil, &usererr.Error{Kind: usererr.Usage, What: err.Error(), Err: err}
+		return nil, err
 	}
+	r.opts.Mtime = r.mtime
 	return r, nil
 }
 
 func runPack(ctx context.Context, opts PackOptions, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
-	req, err := opts.parse()
+	req, err := opts.parse(stdout)
 	if err != nil {
 		return err
 	}
 	f, fo := req.format, &req.opts
-	// An output that cannot be written fails before the closure is read.
-	if opts.Output != "" {
-		if err := f.Check(opts.Output, fo); err != nil {
+	// An output that cannot be written fails before the closure is read;
+	// the default one is named after the first item, which is found
+	// without reading the closure.
+	out := opts.Output
+	if out == "" {
+		first, err := firstItem(args, opts.Store)
+		if err != nil {
 			return err
 		}
+		out = formats.DefaultOutput(f, itemName(first), fo.Compression, fo)
 	}
-	g, err := opts.load(ctx, args)
+	if err := f.Check(out, fo); err != nil {
+		return err
+	}
+	g, err := opts.load(ctx, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -200,13 +238,6 @@ func runPack(ctx context.Context, opts PackOptions, args []string, stdout, stder
 		return err
 	}
 	fo.Image.References = g.References()
-	out := opts.Output
-	if out == "" {
-		out = formats.DefaultOutput(f, itemName(g.Roots[0]), fo.Compression, fo)
-		if err := f.Check(out, fo); err != nil {
-			return err
-		}
-	}
 	popts := pack.Options{Symlinks: req.links, FirstWins: opts.Collisions == "first", Mtime: req.mtime}
 	if opts.Relocatable {
 		relocatable(&popts)
@@ -225,7 +256,7 @@ func runPack(ctx context.Context, opts PackOptions, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	for _, w := range res.Warnings {
+	for _, w := range append(tree.Warnings(), res.Warnings...) {
 		fmt.Fprintln(stderr, "gpack: "+w)
 	}
 	if opts.JSON {
@@ -244,7 +275,7 @@ func runPack(ctx context.Context, opts PackOptions, args []string, stdout, stder
 		enc.SetIndent("", "  ")
 		return enc.Encode(s)
 	}
-	if res.Output != "" {
+	if res.Output != "" && res.Output != formats.Stdout {
 		fmt.Fprintln(stdout, res.Output)
 	}
 	if res.Image != nil && res.Image.Pushed != "" {
@@ -253,16 +284,40 @@ func runPack(ctx context.Context, opts PackOptions, args []string, stdout, stder
 	return nil
 }
 
+// firstItem is the item that names the default output: the first of the
+// roots (closure.Graph.Roots, sorted) that args name.
+func firstItem(args []string, store string) (string, error) {
+	first := ""
+	for _, a := range args {
+		_, item, err := closure.Locate(a, store)
+		if err != nil {
+			return "", err
+		}
+		if first == "" || item < first {
+			first = item
+		}
+	}
+	return first, nil
+}
+
+// maxEpoch is the last second of year 9999: every format's times (JSON's
+// RFC 3339 in image configs above all) end there.
+const maxEpoch = 253402300799
+
 // sourceDateEpoch is the packs' mtime: $SOURCE_DATE_EPOCH, else 1 s after
-// the epoch as guix pack and Nix use.
+// the epoch as guix pack and Nix use. It is checked here, once for every
+// format; a format that holds less (squashfs: up to 2106) says so in its
+// Check.
 func sourceDateEpoch() (time.Time, error) {
 	s := os.Getenv("SOURCE_DATE_EPOCH")
 	if s == "" {
 		return time.Unix(1, 0), nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want a number of seconds", s)
+	if err != nil || n < 0 || n > maxEpoch {
+		return time.Time{}, &usererr.Error{Kind: usererr.Usage, Path: "SOURCE_DATE_EPOCH=" + s,
+			What: fmt.Sprintf("want whole seconds since 1970, from 0 to %d (the end of year 9999)", int64(maxEpoch)),
+			Fix:  "set it to such a number, or unset it for the default (1)"}
 	}
 	return time.Unix(n, 0), nil
 }

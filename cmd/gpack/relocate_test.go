@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -29,15 +28,7 @@ func TestNixRelocate(t *testing.T) {
 	tb := packTo(t, filepath.Join(openTempDir(t), "nix.tar"), "-R", "-C", "none", ns.Items["profile"], py)
 	root := userDir(t)
 	extract(t, "tar", tb, root)
-	t.Cleanup(func() {
-		if b, err := os.ReadFile(filepath.Join(root, ".gpack/relocate/state")); err == nil {
-			for _, l := range strings.Split(string(b), "\n") {
-				if p, ok := strings.CutPrefix(l, "prefix\t"); ok {
-					os.Remove(strings.TrimRight(p, "/"))
-				}
-			}
-		}
-	})
+	t.Cleanup(func() { removeRelocationLink(root) })
 	cwd := userDir(t)
 	run := func(t *testing.T, env []string, argv ...string) string {
 		t.Helper()
@@ -102,15 +93,7 @@ func TestRelocateSquashfs(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("unsquashfs: %v\n%s", err, out)
 	}
-	t.Cleanup(func() {
-		if b, err := os.ReadFile(filepath.Join(root, ".gpack/relocate/state")); err == nil {
-			for _, l := range strings.Split(string(b), "\n") {
-				if p, ok := strings.CutPrefix(l, "prefix\t"); ok {
-					os.Remove(strings.TrimRight(p, "/"))
-				}
-			}
-		}
-	})
+	t.Cleanup(func() { removeRelocationLink(root) })
 	run := target.CommandUsernsOff(ts.Dir, nobody, dir, root+"/bin/hello", "squashed")
 	run.Env = append(run.Environ(), "GPACK_DEBUG=1")
 	out, err := run.CombinedOutput()

@@ -26,15 +26,15 @@ DEP is a store item (or a path in one, or a link to one), or the name of an
 item of PATH's closure without its hash, such as "glibc-2.39".` + exitStatusHelp,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runWhy(cmd.Context(), cmd.OutOrStdout(), opts, args[0], args[1])
+			return runWhy(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), opts, args[0], args[1])
 		},
 	}
 	opts.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runWhy(ctx context.Context, stdout io.Writer, opts StoreOptions, from, dep string) error {
-	g, err := opts.load(ctx, []string{from})
+func runWhy(ctx context.Context, stdout, stderr io.Writer, opts StoreOptions, from, dep string) error {
+	g, err := opts.load(ctx, []string{from}, stderr)
 	if err != nil {
 		return err
 	}

@@ -62,10 +62,12 @@ func (b *blockWriter) encodeOne(_ int, j *block) error {
 	return nil
 }
 
-// writeOne writes an encoded block to w and recycles it.
+// writeOne writes an encoded block to w and recycles it. An error of w
+// comes back as it is: it is the destination's, which names itself
+// ("writing OUT: no space left on device").
 func (b *blockWriter) writeOne(j *block) error {
 	if _, err := b.w.Write(j.out.Bytes()); err != nil {
-		return fmt.Errorf("writing %s output: %w", b.name, err)
+		return err
 	}
 	b.free = append(b.free, j)
 	return nil

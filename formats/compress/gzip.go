@@ -3,7 +3,6 @@ package compress
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"hash/crc32"
 	"io"
 
@@ -90,7 +89,7 @@ func (g *gzipWriter) header() error {
 		h[8] = 4
 	}
 	if _, err := g.w.Write(h[:]); err != nil {
-		return fmt.Errorf("writing gzip header: %w", err)
+		return err // the destination's, as it is (see writeOne)
 	}
 	return nil
 }
@@ -118,7 +117,7 @@ func (g *gzipWriter) Close() error {
 	binary.LittleEndian.PutUint32(t[:4], g.crc)
 	binary.LittleEndian.PutUint32(t[4:], g.size)
 	if _, err := g.w.Write(t[:]); err != nil {
-		return fmt.Errorf("writing gzip trailer: %w", err)
+		return err
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package compress
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -24,7 +25,8 @@ const zstdDefaultLevel = 3
 //
 // Memory: up to workers+2 jobs, each 32 MiB of input plus its output.
 func newZstdWriter(w io.Writer, level, workers int) (io.WriteCloser, error) {
-	enc, err := zstd.NewWriter(w,
+	dst := &dstWriter{w: w}
+	enc, err := zstd.NewWriter(dst,
 		zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
 		zstd.WithConcurrentBlocks(true),
 		zstd.WithEncoderConcurrency(max(workers, 2)),
@@ -32,23 +34,45 @@ func newZstdWriter(w io.Writer, level, workers int) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zstd level %d: %w", level, err)
 	}
-	return zstdWriter{enc}, nil
+	return zstdWriter{enc, dst}, nil
 }
 
-// zstdWriter names the format in the errors of the encoder, which does not.
-type zstdWriter struct{ enc *zstd.Encoder }
+// zstdWriter names the format in the encoder's own errors, which do not.
+// The destination's errors come back as they are: they name the output
+// already, and "zstd: zstd: writing OUT" said it twice.
+type zstdWriter struct {
+	enc *zstd.Encoder
+	dst *dstWriter
+}
 
 func (z zstdWriter) Write(p []byte) (int, error) {
 	n, err := z.enc.Write(p)
-	if err != nil {
-		return n, fmt.Errorf("zstd: %w", err)
-	}
-	return n, nil
+	return n, z.wrap(err)
 }
 
-func (z zstdWriter) Close() error {
-	if err := z.enc.Close(); err != nil {
-		return fmt.Errorf("zstd: %w", err)
+func (z zstdWriter) Close() error { return z.wrap(z.enc.Close()) }
+
+func (z zstdWriter) wrap(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case z.dst.err != nil && errors.Is(err, z.dst.err):
+		return z.dst.err
 	}
-	return nil
+	return fmt.Errorf("zstd: %w", err)
+}
+
+// dstWriter keeps the first error of the destination, so that it can be
+// told from the encoder's own.
+type dstWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (d *dstWriter) Write(p []byte) (int, error) {
+	n, err := d.w.Write(p)
+	if err != nil && d.err == nil {
+		d.err = err
+	}
+	return n, err
 }

@@ -3,8 +3,11 @@ package oci
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
 	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcrtarball "github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/gpack/gpack/formats"
 	"github.com/gpack/gpack/formats/compress"
@@ -34,15 +37,20 @@ func (f imageFormat) Extensions() []formats.Extension {
 
 func (imageFormat) Compressors() []compress.Compressor { return Compressors }
 
+// Flags: what only images take, and --entry-point, the Entrypoint.
+func (imageFormat) Flags() []string {
+	return []string{"push", "insecure", "max-layers", "arch", "cmd", "image-tag", "entry-point", "no-cache"}
+}
+
 // Prepare gives the image a /bin, as guix pack does (pack.ImageLinks).
 func (imageFormat) Prepare(o *pack.Options, profile string, _ *formats.Options) {
 	o.Symlinks = pack.ImageLinks(o.Symlinks, profile, o.Relocatable)
 }
 
-// archive reports whether out is a file (a docker archive, an oci-archive)
-// rather than a layout directory.
+// archive reports whether out is a file (a docker archive, an oci-archive;
+// standard output gets an archive too) rather than a layout directory.
 func (f imageFormat) archive(out string) bool {
-	return f.name == "docker" || strings.HasSuffix(out, ".tar")
+	return f.name == "docker" || strings.HasSuffix(out, ".tar") || out == formats.Stdout
 }
 
 func (f imageFormat) Check(out string, opts *formats.Options) error {
@@ -64,7 +72,7 @@ func (f imageFormat) Check(out string, opts *formats.Options) error {
 		}
 	}
 	switch {
-	case out == "":
+	case out == "", out == formats.Stdout:
 		return nil
 	case f.archive(out):
 		return atomicfile.Check(out)
@@ -72,6 +80,10 @@ func (f imageFormat) Check(out string, opts *formats.Options) error {
 	return CheckLayout(out)
 }
 
+// Write builds the image and writes it to out and/or pushes it. A blob of
+// the layer cache found damaged while the image is written is removed from
+// the cache, with a warning, and the image is built and written once more
+// (but for standard output, where what went out cannot be taken back).
 func (f imageFormat) Write(ctx context.Context, t *pack.Tree, out string, opts *formats.Options) (*formats.Result, error) {
 	img := &opts.Image
 	tag, err := ParseTag(img.Tag, t)
@@ -82,7 +94,7 @@ func (f imageFormat) Write(ctx context.Context, t *pack.Tree, out string, opts *
 	if opts.EntryPoint != "" {
 		entry = []string{opts.EntryPoint}
 	}
-	im, err := Build(ctx, t, Options{
+	bopts := Options{
 		Compression: opts.Compression,
 		Level:       opts.Level,
 		MaxLayers:   img.MaxLayers,
@@ -94,32 +106,64 @@ func (f imageFormat) Write(ctx context.Context, t *pack.Tree, out string, opts *
 		NoCache:     img.NoCache,
 		Jobs:        opts.Concurrency,
 		Progress:    opts.Progress,
-	})
-	if err != nil {
-		return nil, err
 	}
-	defer im.Close()
+	var warnings []string
+	for try := 0; ; try++ {
+		im, err := Build(ctx, t, bopts)
+		if err != nil {
+			return nil, err
+		}
+		r, err := f.write(ctx, im, tag, out, opts)
+		if err != nil && im.Damaged() {
+			warnings = append(warnings, im.DropDamaged()...)
+			im.Close()
+			if try == 0 && out != formats.Stdout {
+				continue
+			}
+			return nil, fmt.Errorf("%w (%s); the damaged blobs are removed from the cache: run gpack again", err, strings.Join(warnings, "; "))
+		}
+		im.Close()
+		if err != nil {
+			return nil, err
+		}
+		r.Warnings = append(append(warnings, im.Warnings...), r.Warnings...)
+		return r, nil
+	}
+}
+
+// write writes the built image im to out and/or pushes it.
+func (f imageFormat) write(ctx context.Context, im *Image, tag name.Tag, out string, opts *formats.Options) (*formats.Result, error) {
+	img := &opts.Image
 	r := &formats.Result{Output: out, Image: &formats.ImageResult{Tag: tag.String(), Layers: len(im.Info), Reused: im.Reused}}
 	for _, l := range im.Info {
 		r.Image.LayerBytes += l.Size
 	}
+	var err error
 	switch {
 	case out == "":
-	case f.name == "docker":
-		err = WriteDocker(ctx, out, im, tag)
 	case f.archive(out):
-		err = WriteOCIArchive(ctx, out, im, tag)
+		write := func(w io.Writer) error { return writeOCIArchive(w, im, tag) }
+		what := "oci-archive"
+		if f.name == "docker" {
+			write = func(w io.Writer) error { return ggcrtarball.Write(tag, im, w) }
+			what = "docker archive"
+		}
+		// Progress counted the layers' bytes as they were compressed:
+		// copying them into the archive is not counted again.
+		wopts := *opts
+		wopts.Progress = nil
+		r.Size, err = formats.WriteStream(ctx, out, &wopts, func(w io.Writer) error {
+			if err := write(w); err != nil {
+				return fmt.Errorf("writing %s %s: %w", what, out, err)
+			}
+			return nil
+		})
 	default:
 		err = WriteLayout(ctx, out, im, tag)
+		r.Size = r.Image.LayerBytes // a layout directory: its blobs
 	}
 	if err != nil {
 		return nil, err
-	}
-	if out != "" {
-		r.Size = r.Image.LayerBytes // a layout directory: its blobs
-		if fi, err := os.Stat(out); err == nil && fi.Mode().IsRegular() {
-			r.Size = fi.Size()
-		}
 	}
 	if img.Push != "" {
 		ref, err := ParseReference(img.Push, img.Insecure)
@@ -127,6 +171,13 @@ func (f imageFormat) Write(ctx context.Context, t *pack.Tree, out string, opts *
 			return nil, err
 		}
 		if err := Push(ctx, img.Push, im, PushOptions{Insecure: img.Insecure}); err != nil {
+			if out != "" && !im.Damaged() {
+				where := out
+				if out == formats.Stdout {
+					where = "standard output"
+				}
+				return nil, fmt.Errorf("the image is written to %s, but the push failed: %w", where, err)
+			}
 			return nil, err
 		}
 		r.Image.Pushed = ref.Name()

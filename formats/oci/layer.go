@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
@@ -39,7 +41,12 @@ type blobLayer struct {
 	diffID    v1.Hash
 	size      int64
 	mediaType types.MediaType
-	cached    bool
+	// cached is set for a blob found in the cache, whose bytes are
+	// checked against digest as they are read; damaged is set when they
+	// do not match. what names the layer for messages.
+	cached  bool
+	damaged atomic.Bool
+	what    string
 }
 
 func (l *blobLayer) Digest() (v1.Hash, error) { return l.digest, nil }
@@ -49,13 +56,56 @@ func (l *blobLayer) MediaType() (types.MediaType, error) {
 	return l.mediaType, nil
 }
 
-// Compressed opens the blob.
+// Compressed opens the blob. A blob from the cache is hashed as it is
+// read, and a read that reaches its size with another digest fails: the
+// cache is a directory of files anyone may damage (a disk error, a
+// careless edit), and a damaged blob must not reach an image.
 func (l *blobLayer) Compressed() (io.ReadCloser, error) {
 	f, err := os.Open(l.path)
 	if err != nil {
 		return nil, fmt.Errorf("opening layer %s: %w", l.digest, err)
 	}
-	return f, nil
+	if !l.cached {
+		return f, nil
+	}
+	return &verifyingReader{f: f, l: l, h: sha256.New()}, nil
+}
+
+// errDamaged is the error of a read of a damaged cached blob.
+var errDamaged = errors.New("damaged in the layer cache")
+
+// verifyingReader hashes a cached blob as it is read and checks the digest
+// once the blob's size has been read.
+type verifyingReader struct {
+	f *os.File
+	l *blobLayer
+	h hash.Hash
+	n int64
+}
+
+func (r *verifyingReader) Read(p []byte) (int, error) {
+	n, err := r.f.Read(p)
+	r.h.Write(p[:n])
+	r.n += int64(n)
+	if r.n > r.l.size || (r.n == r.l.size || err == io.EOF) && sha256Hash(r.h) != r.l.digest {
+		r.l.damaged.Store(true)
+		return n, fmt.Errorf("layer %s (%s): %w", r.l.digest, r.l.path, errDamaged)
+	}
+	return n, err
+}
+
+func (r *verifyingReader) Close() error { return r.f.Close() }
+
+// check hashes the whole blob: whether it is what its record says.
+func (l *blobLayer) check() bool {
+	f, err := os.Open(l.path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	return err == nil && n == l.size && sha256Hash(h) == l.digest
 }
 
 // layer returns l as a v1.Layer; Uncompressed decompresses the blob.
@@ -89,7 +139,7 @@ type layerMeta struct {
 func DefaultCacheDir() (string, error) {
 	d, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("oci: finding the layer cache: %w (set XDG_CACHE_HOME or HOME, or turn the cache off)", err)
+		return "", err // "neither $XDG_CACHE_HOME nor $HOME are defined"
 	}
 	return filepath.Join(d, "gpack", "layers"), nil
 }
@@ -103,6 +153,7 @@ func (s *blobStore) layer(ctx context.Context, t *pack.Tree, p *layerPlan, index
 		key = cacheKey(t, p, compress.Fingerprint(opts.Compression, opts.Level))
 		path = filepath.Join(s.cache, key+".blob")
 		if l, ok := s.lookup(key, mt); ok {
+			l.what = p.describe()
 			prog.Add(p.files, p.bytes)
 			prog.Wrote(l.size)
 			return l, nil
@@ -152,7 +203,7 @@ func writeLayer(ctx context.Context, t *pack.Tree, p *layerPlan, opts Options, m
 	// and tarballs follow one set of rules.
 	err = tarball.Write(ctx, io.MultiWriter(diffID, cw), sub, tarball.Options{Compression: compress.None, Progress: prog})
 	if cerr := cw.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("%s: %w", opts.Compression, cerr)
+		err = cerr // it says what failed, the compressor's name too
 	}
 	if err != nil {
 		return nil, fmt.Errorf("oci: layer of %s: %w", p.describe(), err)

@@ -71,7 +71,9 @@ type Options struct {
 	Labels map[string]string
 	// CacheDir is the layer cache; "" means DefaultCacheDir(). NoCache
 	// turns the cache off: blobs then go to a temporary directory that
-	// Image.Close removes.
+	// Image.Close removes. A cache that cannot be used (no HOME, a
+	// read-only directory) is as NoCache, with a warning in
+	// Image.Warnings.
 	CacheDir string
 	NoCache  bool
 	// Jobs is how many layers are compressed at once; 0 means
@@ -105,8 +107,11 @@ type Image struct {
 	// Compressed and Reused count the layers compressed by this build
 	// and the layers taken from the cache.
 	Compressed, Reused int
-	tmp                string     // temporary blob directory, or ""
-	lock               *cacheLock // the cache's lock, held until Close
+	// Warnings are for the user: a cache that could not be used.
+	Warnings []string
+	layers   []*blobLayer
+	tmp      string     // temporary blob directory, or ""
+	lock     *cacheLock // the cache's lock, held until Close
 }
 
 // Close removes the image's temporary blobs (the last layer, and every
@@ -174,36 +179,24 @@ func Build(ctx context.Context, t *pack.Tree, opts Options) (*Image, error) {
 
 	plan := planLayers(t, opts.MaxLayers, opts.References)
 	store := &blobStore{}
+	im := &Image{}
 	if !opts.NoCache {
-		store.cache = opts.CacheDir
-		if store.cache == "" {
-			d, err := DefaultCacheDir()
-			if err != nil {
-				return nil, err
-			}
-			store.cache = d
-		}
-		if err := os.MkdirAll(store.cache, 0o755); err != nil {
-			return nil, fmt.Errorf("oci: layer cache: %w", err)
+		dir, lock, tmp, err := openCache(opts.CacheDir)
+		if err != nil {
+			im.Warnings = append(im.Warnings, fmt.Sprintf("warning: the layer cache cannot be used (%v): "+
+				"every layer is compressed and none is kept; --no-cache says so without this warning", err))
+		} else {
+			store.cache, store.tmp, im.lock = dir, tmp, lock
 		}
 	}
-	var lock *cacheLock
-	if store.cache != "" {
-		if lock, err = lockCache(store.cache); err != nil {
-			return nil, err
+	if store.tmp == "" {
+		tmp, err := os.MkdirTemp("", "gpack-layers-")
+		if err != nil {
+			return nil, fmt.Errorf("oci: temporary layer directory: %w", err)
 		}
+		store.tmp = tmp
 	}
-	// The last layer (and every layer without the cache) is not worth
-	// caching: it holds generated files that change with the options. Its
-	// blob goes beside the cache when there is one, which is on a disk,
-	// where $TMPDIR may be a small tmpfs.
-	tmp, err := os.MkdirTemp(store.cache, ".tmp-")
-	if err != nil {
-		lock.unlock()
-		return nil, fmt.Errorf("oci: temporary layer directory: %w", err)
-	}
-	store.tmp = tmp
-	im := &Image{tmp: tmp, lock: lock}
+	im.tmp = store.tmp
 	ok := false
 	defer func() {
 		if !ok {
@@ -220,6 +213,7 @@ func Build(ctx context.Context, t *pack.Tree, opts Options) (*Image, error) {
 		return nil, err
 	}
 	im.Image = img
+	im.layers = layers
 	for i, l := range layers {
 		im.Info = append(im.Info, LayerInfo{Items: plan[i].items, Digest: l.digest, DiffID: l.diffID, Size: l.size, Cached: l.cached})
 		if l.cached {
@@ -230,6 +224,63 @@ func Build(ctx context.Context, t *pack.Tree, opts Options) (*Image, error) {
 	}
 	ok = true
 	return im, nil
+}
+
+// Damaged says whether a write of the image read a blob of the cache that
+// did not match its digest; such a write failed.
+func (im *Image) Damaged() bool {
+	for _, l := range im.layers {
+		if l.damaged.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// DropDamaged removes from the cache every blob of the image whose bytes
+// do not match its digest, hashing each cached blob in full, and returns a
+// warning for each; a build after it compresses those layers again.
+func (im *Image) DropDamaged() []string {
+	var warnings []string
+	for _, l := range im.layers {
+		if !l.cached || l.check() {
+			continue
+		}
+		os.Remove(strings.TrimSuffix(l.path, ".blob") + ".json")
+		os.Remove(l.path)
+		warnings = append(warnings, fmt.Sprintf("warning: the layer cache's blob of %s (%s) did not match its digest %s: "+
+			"removed it and compressed the layer again", l.what, l.path, l.digest))
+	}
+	return warnings
+}
+
+// openCache makes the layer cache dir ("" for DefaultCacheDir()) ready
+// for a build: it exists, its lock is held, and it takes the build's
+// temporary blob directory. The last layer (and every layer without the
+// cache) is not worth caching: it holds generated files that change with
+// the options. Its blob goes beside the cache, which is on a disk, where
+// $TMPDIR may be a small tmpfs.
+func openCache(dir string) (string, *cacheLock, string, error) {
+	if dir == "" {
+		d, err := DefaultCacheDir()
+		if err != nil {
+			return "", nil, "", err
+		}
+		dir = d
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, "", err
+	}
+	lock, err := lockCache(dir)
+	if err != nil {
+		return "", nil, "", err
+	}
+	tmp, err := os.MkdirTemp(dir, ".tmp-")
+	if err != nil {
+		lock.unlock()
+		return "", nil, "", err
+	}
+	return dir, lock, tmp, nil
 }
 
 // buildLayers writes (or finds in the cache) the blob of every planned

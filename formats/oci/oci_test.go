@@ -6,8 +6,10 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -423,6 +425,17 @@ func TestCheckLayout(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 4 {
 		t.Errorf("CheckLayout left %d entries, want the 4 made here", len(ents))
+	}
+
+	// A layout half written by a run killed with SIGKILL is removed by
+	// the next check of that output.
+	dead := exec.Command("true")
+	must(t, dead.Run())
+	stale := filepath.Join(dir, ".img.oci.tmp-"+strconv.Itoa(dead.Process.Pid)+"-42")
+	must(t, os.MkdirAll(filepath.Join(stale, "blobs", "sha256"), 0o755))
+	must(t, CheckLayout(filepath.Join(dir, "img.oci")))
+	if _, err := os.Lstat(stale); err == nil {
+		t.Errorf("CheckLayout left the killed run's %s", stale)
 	}
 }
 

@@ -233,3 +233,53 @@ func TestRegistryGone(t *testing.T) {
 		t.Errorf("registry has %s after the retry, want %s", si.Digest, digest)
 	}
 }
+
+// TestRegistrySilent pushes to a server that accepts connections and never
+// answers: the push must fail, bounded by each request's timeout (and
+// go-containerregistry's retries), with a message that names the registry
+// and the request it was sending. The context only bounds the test; the
+// test asserts no time.
+func TestRegistrySilent(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer l.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never read, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	s := newFakeStore(t, 2, 1)
+	tr, g := s.tree(t)
+	im := build(t, tr, Options{References: g.References()})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	addr := l.Addr().String()
+	err = Push(ctx, addr+"/gpack/silent:latest", im, PushOptions{Timeout: 200 * time.Millisecond})
+	if err == nil {
+		t.Fatal("a push to a registry that never answers succeeded")
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the push did not end by itself: %v", err)
+	}
+	t.Logf("error: %v", err)
+	for _, want := range []string{"the registry " + addr + " did not answer within 200ms", "GET /v2/", "first contact", "push again"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}

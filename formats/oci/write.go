@@ -3,7 +3,6 @@ package oci
 import (
 	"archive/tar"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -113,7 +113,8 @@ func WriteLayout(ctx context.Context, dir string, img v1.Image, tag name.Tag) er
 
 // CheckLayout tells, before any work, whether WriteLayout may write dir:
 // nothing is there, or an empty directory, or an OCI layout (which is
-// replaced), and its parent takes new entries.
+// replaced), and its parent takes new entries. It removes the temporary
+// layouts of dir that killed runs left (atomicfile.CheckDir).
 func CheckLayout(dir string) error {
 	dir = filepath.Clean(dir)
 	if fi, err := os.Lstat(dir); err == nil {
@@ -128,11 +129,7 @@ func CheckLayout(dir string) error {
 			return &usererr.Error{Path: dir, What: "is a non-empty directory that is not an OCI layout", Fix: "remove it or choose another output"}
 		}
 	}
-	d, err := atomicfile.CreateDir(dir)
-	if err != nil {
-		return err
-	}
-	return d.Abort()
+	return atomicfile.CheckDir(dir)
 }
 
 func indexAnnotations(tag name.Tag) map[string]string {
@@ -292,9 +289,12 @@ type PushOptions struct {
 	// get plain HTTP without it.
 	Insecure bool
 	// Transport replaces the HTTP transport (tests count requests with
-	// it); nil means go-containerregistry's default, made insecure by
-	// Insecure.
+	// it); nil means pushTransport: go-containerregistry's default with
+	// every wait bounded by Timeout, and insecure with Insecure.
 	Transport http.RoundTripper
+	// Timeout bounds each wait of a request (see DefaultPushTimeout,
+	// what 0 means).
+	Timeout time.Duration
 	// Jobs is how many blobs are uploaded at once; 0 means
 	// go-containerregistry's default (4).
 	Jobs int
@@ -313,19 +313,20 @@ func Push(ctx context.Context, ref string, img v1.Image, opts PushOptions) error
 	if err != nil {
 		return err
 	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultPushTimeout
+	}
 	tr := opts.Transport
 	if tr == nil {
-		tr = remote.DefaultTransport
-		if opts.Insecure {
-			t := remote.DefaultTransport.(*http.Transport).Clone()
-			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // the user asked for --insecure
-			tr = t
-		}
+		tr = pushTransport(opts.Insecure, timeout)
 	}
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithTransport(tr),
+		remote.WithRetryBackoff(pushRetry),
+		remote.WithRetryStatusCodes(pushRetryStatus...),
 	}
 	if opts.Jobs > 0 {
 		ropts = append(ropts, remote.WithJobs(opts.Jobs))
@@ -334,7 +335,7 @@ func Push(ctx context.Context, ref string, img v1.Image, opts PushOptions) error
 		ropts = append(ropts, remote.WithProgress(opts.Progress))
 	}
 	if err := remote.Write(r, img, ropts...); err != nil {
-		return fmt.Errorf("push to %s: %w", r.Name(), err)
+		return pushError(ctx, r.Name(), r.Context().RegistryStr(), timeout, err)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package squashfs
 
 import (
 	"context"
+	"math"
+	"time"
 
 	"github.com/gpack/gpack/formats"
 	"github.com/gpack/gpack/formats/compress"
@@ -24,6 +26,10 @@ func (format) Extensions() []formats.Extension {
 
 func (format) Compressors() []compress.Compressor { return Compressors }
 
+// Flags: squashfs takes a block size, and an entry point for its
+// runscript.
+func (format) Flags() []string { return []string{"block-size", "entry-point"} }
+
 // Prepare gives the image what Apptainer and Singularity expect, as guix
 // pack does: /bin as the first item's bin (pack.ImageLinks) and the
 // metadata of pack.Singularity.
@@ -33,8 +39,14 @@ func (format) Prepare(o *pack.Options, profile string, opts *formats.Options) {
 }
 
 func (f format) Check(out string, opts *formats.Options) error {
-	if err := formats.NotAnImage(f, opts); err != nil {
-		return err
+	if out == formats.Stdout {
+		return formats.StdoutRefused(f, "its superblock is written last, at the start of the image")
+	}
+	if m := opts.Mtime; !m.IsZero() && (m.Unix() < 0 || m.Unix() > math.MaxUint32) {
+		e := usererr.Usagef("SOURCE_DATE_EPOCH=%d: squashfs holds times up to %d (%s)", m.Unix(), uint32(math.MaxUint32),
+			time.Unix(math.MaxUint32, 0).UTC().Format(time.DateOnly))
+		e.Fix = "set it to an earlier time, or write another format"
+		return e
 	}
 	if bs := opts.BlockSize; bs != 0 && (bs < MinBlockSize || bs > MaxBlockSize || bs&(bs-1) != 0) {
 		return usererr.Usagef("--block-size %d: want a power of two from 4K to 1M", bs)

@@ -87,11 +87,13 @@ func Write(ctx context.Context, w Output, t *pack.Tree, opts Options) error {
 	if err := iw.write(ctx); err != nil {
 		return err
 	}
+	// The output's errors name it ("writing OUT: no space left on
+	// device"): they come back as they are.
 	if err := iw.o.w.Flush(); err != nil {
-		return fmt.Errorf("squashfs: writing the image: %w", err)
+		return err
 	}
 	if _, err := w.WriteAt(iw.sb.marshal(), 0); err != nil {
-		return fmt.Errorf("squashfs: writing the superblock: %w", err)
+		return err
 	}
 	return nil
 }

@@ -41,10 +41,7 @@ type output struct {
 func (o *output) write(p []byte) error {
 	n, err := o.w.Write(p)
 	o.pos += uint64(n)
-	if err != nil {
-		return fmt.Errorf("squashfs: writing the image: %w", err)
-	}
-	return nil
+	return err // the output's, which names it ("writing OUT: ...")
 }
 
 // metaWriter packs a stream of records (inodes, directory listings, table

@@ -2,6 +2,7 @@ package tarball
 
 import (
 	"context"
+	"io"
 
 	"github.com/gpack/gpack/formats"
 	"github.com/gpack/gpack/formats/compress"
@@ -29,26 +30,26 @@ func (format) Extensions() []formats.Extension {
 
 func (format) Compressors() []compress.Compressor { return compress.Streams }
 
+// Flags: a tarball takes only the flags every format takes.
+func (format) Flags() []string { return nil }
+
 // Prepare adds nothing: a tarball is the tree as it is.
 func (format) Prepare(*pack.Options, string, *formats.Options) {}
 
-func (f format) Check(out string, opts *formats.Options) error {
-	if err := formats.NotAnImage(f, opts); err != nil {
-		return err
+// Check: a tarball is a stream, so it can go to standard output.
+func (format) Check(out string, _ *formats.Options) error {
+	if out == formats.Stdout {
+		return nil
 	}
 	return atomicfile.Check(out)
 }
 
 func (format) Write(ctx context.Context, t *pack.Tree, out string, opts *formats.Options) (*formats.Result, error) {
-	size, err := formats.WriteFile(ctx, out, opts.Progress, func(w formats.File) error {
+	size, err := formats.WriteStream(ctx, out, opts, func(w io.Writer) error {
 		return Write(ctx, w, t, Options{Compression: opts.Compression, Level: opts.Level, Concurrency: opts.Concurrency, Progress: opts.Progress})
 	})
 	if err != nil {
 		return nil, err
 	}
-	r := &formats.Result{Output: out, Size: size}
-	if opts.EntryPoint != "" {
-		r.Warnings = append(r.Warnings, "note: --entry-point is used by images; a tarball ignores it")
-	}
-	return r, nil
+	return &formats.Result{Output: out, Size: size}, nil
 }

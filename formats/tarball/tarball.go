@@ -42,7 +42,12 @@ func Write(ctx context.Context, w io.Writer, t *pack.Tree, opts Options) error {
 			cw.Close() // release the compressor's workers; the error is already on its way
 		}
 	}()
-	tw := tar.NewWriter(cw)
+	// An error of the compressor or of w comes back as it is: it says
+	// what failed already ("writing OUT: no space left on device", "zstd:
+	// ..."), and a prefix here said it twice ("zstd: zstd: ..."). Only
+	// errors of the tar writer itself get the entry they are about.
+	out := &recorder{w: cw}
+	tw := tar.NewWriter(out)
 	buf := make([]byte, 1<<20)
 	for i := range t.Entries {
 		if err := ctx.Err(); err != nil {
@@ -50,6 +55,9 @@ func Write(ctx context.Context, w io.Writer, t *pack.Tree, opts Options) error {
 		}
 		e := &t.Entries[i]
 		if err := writeEntry(ctx, tw, e, t, buf, opts.Progress); err != nil {
+			if out.err != nil {
+				return out.err
+			}
 			return err
 		}
 		if e.Kind == pack.File {
@@ -57,13 +65,24 @@ func Write(ctx context.Context, w io.Writer, t *pack.Tree, opts Options) error {
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return fmt.Errorf("tar: %w", err)
+		return err // archive/tar's own say "archive/tar: "
 	}
 	closed = true
-	if err := cw.Close(); err != nil {
-		return fmt.Errorf("%s: %w", opts.Compression, err)
+	return cw.Close()
+}
+
+// recorder keeps the first error of the writer under the tar writer.
+type recorder struct {
+	w   io.Writer
+	err error
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	n, err := r.w.Write(p)
+	if err != nil && r.err == nil {
+		r.err = err
 	}
-	return nil
+	return n, err
 }
 
 func writeEntry(ctx context.Context, tw *tar.Writer, e *pack.Entry, t *pack.Tree, buf []byte, prog pack.Progress) error {
@@ -100,8 +119,7 @@ func writeEntry(ctx context.Context, tw *tar.Writer, e *pack.Entry, t *pack.Tree
 		return err
 	}
 	defer r.Close()
-	if _, err := io.CopyBuffer(tw, pack.ContextReader(ctx, pack.ProgressReader(r, prog)), buf); err != nil {
-		return fmt.Errorf("archive %s: %w", e.Path, err)
-	}
-	return nil
+	// The reader's errors name the store file they are about.
+	_, err = io.CopyBuffer(tw, pack.ContextReader(ctx, pack.ProgressReader(r, prog)), buf)
+	return err
 }

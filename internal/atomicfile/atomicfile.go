@@ -10,9 +10,25 @@
 // WriteFile packages that pattern. A Dir does the same for a directory (an
 // OCI image layout): filled under a temporary name, synced, renamed into
 // place. Check tells, before any work, whether a file could be created.
-// Temporary names are .<base>.tmp-<random>, so a directory listing shows
-// whose they are. The package keeps no global state and installs no signal
-// handler: the caller owns the context.
+//
+// The target of a File is a regular file or nothing: a directory, a
+// device node, a fifo or a socket there is refused, since the rename would
+// replace it (as root, -o /dev/null would turn the device into a file). A
+// symlink to a regular file is written through: the temporary file goes
+// beside the file it names, and replaces that file, leaving the link.
+//
+// Temporary names are .<base>.tmp-<pid>-<random>, so a directory listing
+// shows whose they are, and the name stays within NAME_MAX however long
+// base is (a long base is cut short in the temporary name). Each run holds
+// an flock on its temporary file or directory for as long as it exists. A
+// run killed with SIGKILL cannot remove its temporary file, so Check and
+// CheckDir remove the temporary files of the same target that such runs
+// left: those whose process is gone and whose lock is free. The pid alone
+// would not prove it (pids are reused, and a run in another pid namespace
+// has a pid that means nothing here), nor would the lock alone (a file is
+// created a moment before it is locked); together they never remove the
+// file of a live run. The package keeps no global state and installs no
+// signal handler: the caller owns the context.
 package atomicfile
 
 import (
@@ -48,7 +64,9 @@ const (
 // and renamed into place by Commit. It is not safe for concurrent use.
 type File struct {
 	f     *os.File
-	path  string // target
+	path  string   // target, as the caller named it: errors name it
+	dest  string   // the file the rename replaces: path, or what its symlink names
+	lock  *os.File // holds the temporary file's flock until it is renamed or removed
 	state state
 	fd    int   // of f, fetched once: Fd() is not free
 	off   int64 // bytes written so far
@@ -62,25 +80,29 @@ type File struct {
 // at the end, after all the compression work is done.
 const writeback = 8 << 20
 
-// Create starts writing path: it creates <dir>/.<base>.tmp-<random> in the
-// target's directory with mode 0644 whatever the umask. The target is not
-// touched until Commit.
+// Create starts writing path: it creates <dir>/.<base>.tmp-<pid>-<random>
+// in the target's directory with mode 0644 whatever the umask, and locks
+// it. The target is not touched until Commit.
 //
-// An existing directory at path is refused here, before any work, rather
-// than by the rename in Commit.
+// What is at path is checked here, before any work, rather than by the
+// rename in Commit: a regular file is replaced, a symlink to a regular
+// file is written through (the temporary file goes beside the file it
+// names), and anything else (a directory, a device, a fifo, a socket, a
+// symlink to one of them or to nothing) is refused.
 func Create(path string) (*File, error) {
-	dir, base := filepath.Split(path)
+	_, base := filepath.Split(path)
 	if base == "" {
 		return nil, &usererr.Error{Path: path, What: "not a file name", Fix: "give the name of the file to write"}
 	}
+	dest, err := target(path)
+	if err != nil {
+		return nil, err
+	}
+	dir, base := filepath.Split(dest)
 	if dir == "" {
 		dir = "."
 	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return nil, &usererr.Error{Path: path, What: "is a directory, not a file that can be written",
-			Fix: "give the name of a file to write (it may be inside this directory), or remove the directory"}
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := os.CreateTemp(dir, tempPattern(base))
 	if err != nil {
 		return nil, createError(path, dir, err)
 	}
@@ -90,7 +112,68 @@ func Create(path string) (*File, error) {
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("creating %s: %w", path, err)
 	}
-	return &File{f: f, fd: int(f.Fd()), path: path}, nil
+	return &File{f: f, fd: int(f.Fd()), path: path, dest: dest, lock: lockTemp(f.Name())}, nil
+}
+
+// target returns the file that writing path replaces: path itself when
+// nothing or a regular file is there, the regular file a symlink at path
+// leads to; anything else is refused with what to do.
+func target(path string) (string, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		// Nothing there, or a directory on the way that cannot be
+		// searched: creating the temporary file says which.
+		return path, nil
+	}
+	switch {
+	case fi.Mode().IsRegular():
+		return path, nil
+	case fi.IsDir():
+		return "", &usererr.Error{Path: path, What: "is a directory, not a file that can be written",
+			Fix: "give the name of a file to write (it may be inside this directory), or remove the directory"}
+	case fi.Mode()&fs.ModeSymlink == 0:
+		return "", notRegular(path, "is "+kind(fi.Mode())+", not a regular file that an output can replace")
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", notRegular(path, "is a symlink that leads to no file ("+errText(unwrapPath(err))+")")
+	}
+	rfi, err := os.Stat(real)
+	switch {
+	case err != nil:
+		return "", notRegular(path, "is a symlink to "+usererr.Quote(real)+", which cannot be read ("+errText(unwrapPath(err))+")")
+	case rfi.Mode().IsRegular():
+		return real, nil
+	case rfi.IsDir():
+		return "", &usererr.Error{Path: path, What: "is a symlink to the directory " + usererr.Quote(real) + ", not a file that can be written",
+			Fix: "give the name of a file to write (it may be inside that directory)"}
+	}
+	return "", notRegular(path, "is a symlink to "+usererr.Quote(real)+", "+kind(rfi.Mode())+", not a regular file that an output can replace")
+}
+
+// notRegular refuses an output that is not a regular file: the rename
+// that makes the output appear would replace it.
+func notRegular(path, what string) error {
+	return &usererr.Error{Path: path, What: what, Fix: "give the name of a regular file to write, or - for standard output"}
+}
+
+// kind names what a file of mode m is, for a message.
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a fifo"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	}
+	return "a special file"
 }
 
 // createError says why a temporary file could not be created in dir.
@@ -124,15 +207,18 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// Check tells, before any work, whether path could be written: it is not a
-// directory, and its directory exists and takes new files. It creates a
-// temporary file there and removes it at once, since only that answers
-// for every file system (a read-only mount, /proc, an ACL).
+// Check tells, before any work, whether path could be written: nothing or
+// a regular file (or a symlink to one) is there, and the directory exists
+// and takes new files. It creates a temporary file there and removes it at
+// once, since only that answers for every file system (a read-only mount,
+// /proc, an ACL). On the way it removes the temporary files of path that
+// killed runs left (see the package documentation).
 func Check(path string) error {
 	f, err := Create(path)
 	if err != nil {
 		return err
 	}
+	removeStale(f.dest)
 	return f.Abort()
 }
 
@@ -195,11 +281,21 @@ func (f *File) Commit() error {
 	if err := f.f.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", f.path, unwrapPath(err))
 	}
-	if err := os.Rename(f.f.Name(), f.path); err != nil {
+	if err := os.Rename(f.f.Name(), f.dest); err != nil {
 		return fmt.Errorf("moving %s into place: %w", f.path, unwrapLink(err))
 	}
 	f.state = committed
-	return syncDir(filepath.Dir(f.path))
+	f.unlock()
+	return syncDir(filepath.Dir(f.dest))
+}
+
+// unlock lets go of the temporary file's lock: once it is renamed or
+// removed, nothing can mistake it for a killed run's.
+func (f *File) unlock() {
+	if f.lock != nil {
+		f.lock.Close()
+		f.lock = nil
+	}
 }
 
 // Abort closes and removes the temporary file. It does nothing after
@@ -213,6 +309,7 @@ func (f *File) Abort() error {
 		f.f.Close()
 	}
 	f.state = aborted
+	defer f.unlock()
 	if err := os.Remove(f.f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("removing temporary file for %s: %w", f.path, err)
 	}
@@ -286,13 +383,15 @@ func (w ctxWriter) Write(p []byte) (int, error) {
 // use.
 type Dir struct {
 	tmp   string
-	path  string // target
+	path  string   // target
+	lock  *os.File // holds the temporary directory's flock
 	state state
 }
 
 // CreateDir starts writing the directory path: it creates
-// <parent>/.<base>.tmp-<random>, mode 0755 whatever the umask, for the
-// caller to fill. The target is not touched until Commit.
+// <parent>/.<base>.tmp-<pid>-<random>, mode 0755 whatever the umask, for
+// the caller to fill, and locks it. The target is not touched until
+// Commit.
 func CreateDir(path string) (*Dir, error) {
 	path = filepath.Clean(path)
 	parent, base := filepath.Split(path)
@@ -302,7 +401,7 @@ func CreateDir(path string) (*Dir, error) {
 	if parent == "" {
 		parent = "."
 	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-*")
+	tmp, err := os.MkdirTemp(parent, tempPattern(base))
 	if err != nil {
 		return nil, createError(path, parent, err)
 	}
@@ -310,7 +409,27 @@ func CreateDir(path string) (*Dir, error) {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("creating %s: %w", path, err)
 	}
-	return &Dir{tmp: tmp, path: path}, nil
+	return &Dir{tmp: tmp, path: path, lock: lockTemp(tmp)}, nil
+}
+
+// CheckDir is Check for a directory that CreateDir will write: it tells
+// whether path's parent takes a new directory, and removes the temporary
+// directories of path that killed runs left. What is at path is for the
+// caller to judge.
+func CheckDir(path string) error {
+	d, err := CreateDir(path)
+	if err != nil {
+		return err
+	}
+	removeStale(d.path)
+	return d.Abort()
+}
+
+func (d *Dir) unlock() {
+	if d.lock != nil {
+		d.lock.Close()
+		d.lock = nil
+	}
 }
 
 // Name returns the temporary directory's path, where the caller writes.
@@ -343,6 +462,7 @@ func (d *Dir) Commit() error {
 		return fmt.Errorf("moving %s into place: %w", d.path, unwrapLink(err))
 	}
 	d.state = committed
+	defer d.unlock()
 	if old != "" {
 		if err := os.RemoveAll(old); err != nil {
 			return fmt.Errorf("writing %s: removing the old one: %w", d.path, err)
@@ -362,6 +482,7 @@ func (d *Dir) Abort() error {
 		return nil
 	}
 	d.state = aborted
+	defer d.unlock()
 	if err := os.RemoveAll(d.tmp); err != nil {
 		return fmt.Errorf("removing temporary directory for %s: %w", d.path, err)
 	}

@@ -5,14 +5,18 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -410,5 +414,243 @@ func TestHelperWriteForever(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("WriteFile: %v, want context.Canceled", err)
+	}
+}
+
+// TestTargetKinds: what is at the target decides. A regular file is
+// replaced and a symlink to one is written through (the link stays, the
+// file it names is replaced); anything else is refused by Create and
+// Check, before any work, and left as it was.
+func TestTargetKinds(t *testing.T) {
+	need.Root(t) // mknod
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(p("file"), []byte("old"), 0o644))
+	must(syscall.Mknod(p("null"), syscall.S_IFCHR|0o666, int(unix.Mkdev(1, 3))))
+	must(syscall.Mknod(p("loop"), syscall.S_IFBLK|0o660, int(unix.Mkdev(7, 200))))
+	must(syscall.Mkfifo(p("fifo"), 0o644))
+	must(os.Mkdir(p("dir"), 0o755))
+	sock, err := net.Listen("unix", p("sock"))
+	must(err)
+	defer sock.Close()
+	must(os.Mkdir(p("sub"), 0o755))
+	must(os.WriteFile(p("sub/real"), []byte("old"), 0o644))
+	must(os.Symlink("sub/real", p("tofile")))
+	must(os.Symlink("tofile", p("tolink")))
+	must(os.Symlink("null", p("todevice")))
+	must(os.Symlink("gone", p("dangling")))
+	must(os.Symlink("dir", p("todir")))
+
+	for _, tc := range []struct {
+		name string
+		want string // in the error; "" when the write must succeed
+		// written is the file that must hold the new content.
+		written string
+	}{
+		{"missing", "", "missing"},
+		{"file", "", "file"},
+		{"tofile", "", "sub/real"},
+		{"tolink", "", "sub/real"},
+		{"null", "is a character device, not a regular file", ""},
+		{"loop", "is a block device, not a regular file", ""},
+		{"fifo", "is a fifo, not a regular file", ""},
+		{"sock", "is a socket, not a regular file", ""},
+		{"dir", "is a directory", ""},
+		{"todevice", "is a symlink to " + p("null") + ", a character device", ""},
+		{"dangling", "is a symlink that leads to no file", ""},
+		{"todir", "is a symlink to the directory " + p("dir"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := os.Lstat(p(tc.name))
+			checkErr := Check(p(tc.name))
+			err := WriteFile(context.Background(), p(tc.name), func(w io.Writer) error {
+				_, err := io.WriteString(w, "new "+tc.name)
+				return err
+			})
+			if tc.want == "" {
+				if err != nil || checkErr != nil {
+					t.Fatalf("Check: %v; WriteFile: %v", checkErr, err)
+				}
+				if got, _ := os.ReadFile(p(tc.written)); string(got) != "new "+tc.name {
+					t.Errorf("%s holds %q, want the new content", tc.written, got)
+				}
+				if before != nil && before.Mode()&fs.ModeSymlink != 0 {
+					if after, err := os.Lstat(p(tc.name)); err != nil || after.Mode()&fs.ModeSymlink == 0 {
+						t.Errorf("the symlink %s was replaced: %v %v", tc.name, after, err)
+					}
+				}
+				return
+			}
+			for _, e := range []error{checkErr, err} {
+				if e == nil || !strings.Contains(e.Error(), p(tc.name)+": "+tc.want) || !strings.Contains(e.Error(), "give the name of") {
+					t.Errorf("got %v, want it refused: %q and what to do", e, tc.want)
+				}
+			}
+			after, err := os.Lstat(p(tc.name))
+			if err != nil || after.Mode() != before.Mode() {
+				t.Errorf("%s was %v, is now %v (%v)", tc.name, before.Mode(), after.Mode(), err)
+			}
+		})
+	}
+	for _, d := range []string{dir, p("sub")} {
+		for _, n := range entries(t, d) {
+			if strings.Contains(n, ".tmp-") {
+				t.Errorf("temporary file %s left in %s", n, d)
+			}
+		}
+	}
+}
+
+// TestLongNames: an output name of 240 to 255 bytes (NAME_MAX) still gets
+// a temporary name the file system takes, for files and directories, and
+// a name cut short keeps whole UTF-8 characters.
+func TestLongNames(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{240, 250, 254, 255} {
+		for _, c := range []string{"x", "é"} {
+			base := strings.Repeat(c, n/len(c))
+			base += strings.Repeat("y", n-len(base))
+			path := filepath.Join(dir, base)
+			if err := WriteFile(context.Background(), path, func(w io.Writer) error {
+				_, err := io.WriteString(w, "content")
+				return err
+			}); err != nil {
+				t.Errorf("a name of %d bytes: %v", n, err)
+			}
+			if err := Check(path); err != nil {
+				t.Errorf("Check of a name of %d bytes: %v", n, err)
+			}
+			d, err := CreateDir(path + ".d"[:min(2, 255-n)])
+			if err != nil {
+				t.Errorf("CreateDir of a name of %d bytes: %v", n, err)
+				continue
+			}
+			if !utf8.ValidString(filepath.Base(d.Name())) {
+				t.Errorf("temporary name %q cuts a character", filepath.Base(d.Name()))
+			}
+			if err := d.Commit(); err != nil {
+				t.Errorf("Commit of a directory named with %d bytes: %v", n, err)
+			}
+			os.RemoveAll(d.path)
+			os.Remove(path)
+		}
+	}
+	if names := entries(t, dir); len(names) != 0 {
+		t.Errorf("left behind: %q", names)
+	}
+}
+
+// deadPid returns the pid of a process that has exited.
+func deadPid(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+// TestStale: Check removes the temporary files and directories of its
+// target that killed runs left, and only those: never one whose process is
+// alive, one whose lock is held, one of another target, or one named as
+// older gpacks named them (no pid: nothing proves it stale).
+func TestStale(t *testing.T) {
+	dir := t.TempDir()
+	live := exec.Command("sleep", "1000")
+	if err := live.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { live.Process.Kill(); live.Wait() }()
+	dead := deadPid(t)
+	name := func(base string, pid int, rest string) string {
+		return "." + base + ".tmp-" + strconv.Itoa(pid) + "-123456" + rest
+	}
+	locked := ".out.tmp-" + strconv.Itoa(dead) + "-555"
+	files := map[string]bool{ // name -> removed
+		name("out", dead, ""):             true,
+		name("out", dead, ".old"):         true, // its new layout is gone
+		name("out", live.Process.Pid, ""): false,
+		locked:                            false,
+		name("other", dead, ""):           false,
+		".out.tmp-987654":                 false,
+		"out.tmp-1-1":                     false,
+	}
+	for n := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	staleDir := ".out.tmp-" + strconv.Itoa(dead) + "-777" // an OCI layout's
+	if err := os.MkdirAll(filepath.Join(dir, staleDir, "blobs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files[staleDir] = true
+	// A lock held, as a live run in another pid namespace holds it: its
+	// pid means nothing here.
+	lk := lockTemp(filepath.Join(dir, locked))
+	if lk == nil {
+		t.Fatal("cannot flock a file in " + dir)
+	}
+	defer lk.Close()
+
+	if err := Check(filepath.Join(dir, "out")); err != nil {
+		t.Fatal(err)
+	}
+	left := map[string]bool{}
+	for _, n := range entries(t, dir) {
+		left[n] = true
+	}
+	for n, removed := range files {
+		if left[n] == removed {
+			t.Errorf("%s: removed %v, want %v", n, !left[n], removed)
+		}
+	}
+	if len(left) != len(files)-3 {
+		t.Errorf("directory holds %q", entries(t, dir))
+	}
+}
+
+// TestStaleAfterKill: a run killed with SIGKILL leaves its temporary file;
+// while it lives, Check leaves the file alone, and once it is dead the
+// next Check removes it.
+func TestStaleAfterKill(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWriteForever$", "-test.v")
+	cmd.Env = append(os.Environ(), "ATOMICFILE_HELPER_DIR="+dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var tmp string
+	for tmp == "" {
+		if names, _ := filepath.Glob(filepath.Join(dir, ".out.tmp-*")); len(names) == 1 {
+			tmp = names[0]
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !strings.HasPrefix(filepath.Base(tmp), ".out.tmp-"+strconv.Itoa(cmd.Process.Pid)+"-") {
+		t.Errorf("temporary name %s does not hold the pid %d", tmp, cmd.Process.Pid)
+	}
+	if err := Check(filepath.Join(dir, "out")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(tmp); err != nil {
+		t.Fatalf("Check removed the temporary file of a live run: %v", err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := os.Lstat(tmp); err != nil {
+		t.Fatalf("SIGKILL left no temporary file, so this test shows nothing: %v", err)
+	}
+	if err := Check(filepath.Join(dir, "out")); err != nil {
+		t.Fatal(err)
+	}
+	if names := entries(t, dir); len(names) != 0 {
+		t.Errorf("after the killed run and a Check the directory holds %q", names)
 	}
 }
