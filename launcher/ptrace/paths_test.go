@@ -3,6 +3,7 @@ package ptrace
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -140,5 +141,151 @@ func TestKernelAtLeast(t *testing.T) {
 		if got := kernelAtLeast(tc.rel, 4, 8); got != tc.want {
 			t.Errorf("kernelAtLeast(%q) = %v", tc.rel, got)
 		}
+	}
+}
+
+// TestResolveHost checks resolveAt on host paths (outside the store and the
+// pack) that reach the store through symlinks of the host, and what the
+// translator learns of host paths: enough that a path without links costs
+// no lstat once its directory is known, never a symlink, and nothing while
+// a call that may change host names is under way.
+func TestResolveHost(t *testing.T) {
+	root, _ := filepath.EvalSymlinks(t.TempDir())
+	host, _ := filepath.EvalSymlinks(t.TempDir())
+	const store = "/gpack-test/store"
+	real := filepath.Join(root, store)
+	for _, d := range []string{"aaa-hello/bin", "aaa-hello/lib", "ddd-loop"} {
+		if err := os.MkdirAll(filepath.Join(real, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(real, "aaa-hello/bin/hello"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(store+"/ddd-loop/x", filepath.Join(real, "ddd-loop/x")); err != nil {
+		t.Fatal(err)
+	}
+	hello := store + "/aaa-hello/bin/hello"
+	up := strings.Repeat("../", strings.Count(host, "/"))
+	for name, target := range map[string]string{
+		"abs":   hello,
+		"rel":   up + hello[1:],
+		"c1":    "c2", // host → host → host → store
+		"c2":    host + "/abs",
+		"bin":   store + "/aaa-hello/bin",
+		"top":   "/gpack-test", // the store's parent, which the host lacks
+		"hl":    "plain",
+		"loop1": "loop2",
+		"loop2": "loop1",
+		"sloop": store + "/ddd-loop/x",
+		"procl": "/proc/self/cwd",
+	} {
+		if err := os.Symlink(target, filepath.Join(host, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(host, "plain/sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(host, "plain/sub/file"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	tr := newTranslator(store, real, root)
+	for _, tc := range []struct {
+		name       string
+		base, path string
+		follow     bool
+		via        bool // the lookup reaches the store: real is the path to give the kernel
+		want       string
+		err        error
+	}{
+		{name: "absolute link", path: host + "/abs", follow: true, via: true, want: real + "/aaa-hello/bin/hello"},
+		{name: "link not followed", path: host + "/abs"},
+		{name: "relative link", path: host + "/rel", follow: true, via: true, want: real + "/aaa-hello/bin/hello"},
+		{name: "chain of host links", path: host + "/c1", follow: true, via: true, want: real + "/aaa-hello/bin/hello"},
+		{name: "directory link", path: host + "/bin/hello", via: true, want: real + "/aaa-hello/bin/hello"},
+		{name: "trailing slash follows", path: host + "/bin/", via: true, want: real + "/aaa-hello/bin/"},
+		{name: "dot-dot after a link", path: host + "/bin/../lib", follow: true, via: true, want: real + "/aaa-hello/lib"},
+		{name: "link to the store's parent", path: host + "/top/store/aaa-hello", follow: true, via: true, want: real + "/aaa-hello"},
+		{name: "relative to a directory", base: host, path: "bin/hello", follow: true, via: true, want: real + "/aaa-hello/bin/hello"},
+		{name: "relative one component", base: host, path: "abs", follow: true, via: true, want: real + "/aaa-hello/bin/hello"},
+		{name: "host file", path: host + "/plain/sub/file", follow: true},
+		{name: "host link to a host file", path: host + "/hl/sub/file", follow: true},
+		{name: "missing", path: host + "/plain/none/x", follow: true},
+		{name: "host loop: the kernel's ELOOP", path: host + "/loop1", follow: true},
+		{name: "loop in the store", path: host + "/sloop", follow: true, via: true, err: syscall.ELOOP},
+		{name: "procfs is the kernel's", path: host + "/procl/x", follow: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := tc.base
+			if base == "" {
+				base = "/"
+			}
+			_, got, _, via, err := tr.resolveAt(base, tc.path, tc.follow)
+			if err != tc.err || via != tc.via || via && err == nil && got != tc.want {
+				t.Errorf("resolveAt(%q, %q, %v) = %q, via %v, %v; want %q, via %v, %v",
+					base, tc.path, tc.follow, got, via, err, tc.want, tc.via, tc.err)
+			}
+		})
+	}
+
+	lstats := func(f func()) int {
+		n := tr.hostLstats
+		f()
+		return tr.hostLstats - n
+	}
+	resolve := func(p string, follow bool) bool {
+		_, _, _, via, err := tr.resolveAt("/", p, follow)
+		if err != nil {
+			t.Fatalf("resolveAt(%q): %v", p, err)
+		}
+		return via
+	}
+	file := host + "/plain/sub/file"
+	resolve(file, true)
+	if n := lstats(func() { resolve(file, true) }); n != 0 {
+		t.Errorf("a known host path without links cost %d lstats, want 0", n)
+	}
+	if n := lstats(func() { resolve(host+"/plain/sub/other", false) }); n != 0 {
+		t.Errorf("a name not followed in a known directory cost %d lstats, want 0", n)
+	}
+	if n := lstats(func() { resolve(host+"/plain/sub/new", true) }); n != 1 {
+		t.Errorf("a new name in a known directory cost %d lstats, want 1", n)
+	}
+	// A link is never kept: each lookup reads it again.
+	resolve(host+"/abs", true)
+	if n := lstats(func() { resolve(host+"/abs", true) }); n != 1 {
+		t.Errorf("a link cost %d lstats the second time, want 1", n)
+	}
+
+	// What was learnt holds until a call that may change host names:
+	// a link made behind the translator's back is not seen...
+	late := host + "/plain/sub/late"
+	if resolve(late, true) {
+		t.Fatalf("%s, missing, reaches the store", late)
+	}
+	if err := os.Symlink(hello, late); err != nil {
+		t.Fatal(err)
+	}
+	if resolve(late, true) {
+		t.Errorf("%s: a missing name was not kept", late)
+	}
+	// ...and is once such a call has begun.
+	tr.beginHostChange()
+	if !resolve(late, true) {
+		t.Errorf("%s does not reach the store once the facts are dropped", late)
+	}
+	// Nothing is learnt while the call runs, as the names may be either:
+	// each lookup takes an lstat per component below the directory that
+	// holds both temporary directories, an ancestor of the pack.
+	want := strings.Count(file[len(filepath.Dir(host)):], "/")
+	if n := lstats(func() { resolve(file, true) }) + lstats(func() { resolve(file, true) }); n != 2*want {
+		t.Errorf("two lookups of %s during a change cost %d lstats, want 2×%d", file, n, want)
+	}
+	tr.endHostChange()
+	resolve(file, true)
+	if n := lstats(func() { resolve(file, true) }); n != 0 {
+		t.Errorf("after the change, a known path cost %d lstats, want 0", n)
 	}
 }
