@@ -22,8 +22,9 @@ const maxSymlinks = 40
 //
 // The pack's store is immutable while programs run (store items are
 // read-only), so what lstat and readlink say about it is cached for the life
-// of the launcher. Of host paths, only what says "no symlink here" is kept,
-// until a traced call may change that (see hostFacts).
+// of the launcher. What lookups found of host paths is kept too, until a
+// traced call may change it, but only to decide that a path is the kernel's
+// (see hostFacts).
 type translator struct {
 	store string // the store directory the programs expect, e.g. /nix/store
 	real  string // where the pack holds it: ROOT/nix/store, symlink-free
@@ -45,11 +46,15 @@ type translator struct {
 	items  map[string]string // item name → real store holding it, once others share tr.store
 
 	// hostFacts is what lookups found of host paths (outside the stores
-	// and the packs) that lead to no symlink: a path there is plain, missing
-	// or on procfs. Symlinks are never kept, nor is anything while
+	// and the packs): a path there is plain, missing, on procfs or a
+	// symlink. They may be stale (the host may change them behind the
+	// tracer's back), so they only ever decide that the kernel can take a
+	// path as the program wrote it, which it then resolves itself: a
+	// lookup that used a kept symlink and reached a store is made again
+	// with fresh ones before its result is used. Nothing is learnt while
 	// hostFrozen is above 0, the number of calls under way that may make a
 	// host name a symlink (beginHostChange).
-	hostFacts  map[string]hostFact
+	hostFacts  map[string]hostEntry
 	hostFrozen int
 	hostLstats int    // lstats of host paths, for GPACK_DEBUG
 	procDev    uint64 // the device of /proc, whose links only the kernel can follow
@@ -71,10 +76,17 @@ const (
 	// /proc/PID/fd/N …) mean what they mean to the program, not to the
 	// tracer: the kernel resolves the rest.
 	hostKernel
-	// Never kept:
-	hostLink  // a symlink, with its target
-	hostError // lstat failed otherwise (EACCES …): the kernel will say so
+	// hostLink: a symlink, with its target.
+	hostLink
+	// hostError: lstat failed otherwise (EACCES …), which the kernel will
+	// say too. Not kept.
+	hostError
 )
+
+type hostEntry struct {
+	fact   hostFact
+	target string // a symlink's
+}
 
 // maxHostFacts bounds hostFacts: once full, it starts again empty.
 const maxHostFacts = 1 << 14
@@ -213,7 +225,7 @@ type linkInfo struct {
 
 func newTranslator(store, real, root string) *translator {
 	tr := &translator{store: store, real: real, root: root, linkLimit: maxSymlinks, cache: map[string]linkInfo{}, lstat: lstatInfo,
-		hostFacts: map[string]hostFact{}}
+		hostFacts: map[string]hostEntry{}}
 	var st syscall.Stat_t
 	if syscall.Stat("/proc", &st) == nil {
 		tr.procDev, tr.hasProcDev = uint64(st.Dev), true
@@ -349,7 +361,7 @@ func (tr *translator) resolveAt(base, rel string, follow bool) (view, real strin
 		return view, real, missing, true, err
 	}
 	if base != "/" && !tr.inStore(base) && !tr.inPack(base) {
-		tr.learn(base, hostPlain)
+		tr.learn(base, hostEntry{fact: hostPlain})
 	}
 	start, rest := base, rel
 	if isClean(v) {
@@ -359,14 +371,14 @@ func (tr *translator) resolveAt(base, rel string, follow bool) (view, real strin
 			if i == 0 {
 				d = "/"
 			}
-			if i > 0 && d != base && tr.hostFacts[d] != hostPlain && !tr.aboveStore(d) {
+			if i > 0 && d != base && tr.hostFacts[d].fact != hostPlain && !tr.aboveStore(d) {
 				continue
 			}
 			if i == last {
 				if !follow {
 					return "", "", false, false, nil
 				}
-				if f := tr.hostFacts[v]; f == hostPlain || f == hostMissing || f == hostKernel {
+				if f := tr.hostFacts[v].fact; f == hostPlain || f == hostMissing || f == hostKernel {
 					return "", "", false, false, nil
 				}
 			}
@@ -392,6 +404,18 @@ func (tr *translator) resolveAt(base, rel string, follow bool) (view, real strin
 // and returns where it leads in the program's view. via reports that the
 // lookup went through a store or a pack.
 func (tr *translator) walk(out, rest string, follow bool) (view string, missing, via bool, err error) {
+	view, missing, via, stale, err := tr.walkOnce(out, rest, follow, false)
+	if via && stale {
+		// A kept symlink of the host led the way: the tracer rewrites
+		// the path only after what the links say now.
+		view, missing, via, _, err = tr.walkOnce(out, rest, follow, true)
+	}
+	return view, missing, via, err
+}
+
+// walkOnce is walk, with the host's symlinks as kept in hostFacts unless
+// fresh is set; stale reports that it used a kept one.
+func (tr *translator) walkOnce(out, rest string, follow, fresh bool) (view string, missing, via, stale bool, err error) {
 	// A trailing slash asks for a directory, and follows a final symlink
 	// even for lstat, as the kernel does.
 	slash := len(rest) > 1 && rest[len(rest)-1] == '/'
@@ -424,10 +448,10 @@ func (tr *translator) walk(out, rest string, follow bool) (view string, missing,
 			real := tr.toReal(next)
 			info, err := tr.info(real)
 			if err != nil {
-				return "", false, via, err
+				return "", false, via, stale, err
 			}
 			if !info.exists {
-				return joinRest(next, rest), tr.inRealStore(real) && tr.fixed(parentDir(real)), via, nil
+				return joinRest(next, rest), tr.inRealStore(real) && tr.fixed(parentDir(real)), via, stale, nil
 			}
 			if !info.symlink || last && !follow {
 				out = next
@@ -445,22 +469,23 @@ func (tr *translator) walk(out, rest string, follow bool) (view string, missing,
 			out = next
 			continue
 		default:
-			f, t := tr.hostInfo(next)
-			switch f {
+			e, kept := tr.hostInfo(next, fresh)
+			switch e.fact {
 			case hostPlain:
 				out = next
 				continue
 			case hostLink:
-				target = t
+				target = e.target
+				stale = stale || kept
 			default:
 				// Missing, on procfs or unreadable: the kernel
 				// resolves the rest as it is.
-				return joinRest(next, rest), false, via, nil
+				return joinRest(next, rest), false, via, stale, nil
 			}
 		}
 		links++
 		if links > tr.linkLimit {
-			return "", false, via, syscall.ELOOP
+			return "", false, via, stale, syscall.ELOOP
 		}
 		if strings.HasPrefix(target, "/") {
 			out = "/"
@@ -470,48 +495,49 @@ func (tr *translator) walk(out, rest string, follow bool) (view string, missing,
 	if slash && out != "/" {
 		out += "/"
 	}
-	return out, false, via, nil
+	return out, false, via, stale, nil
 }
 
-// hostInfo is what lstat says of a host path, from hostFacts if known.
-// target is a symlink's.
-func (tr *translator) hostInfo(p string) (f hostFact, target string) {
-	if f, ok := tr.hostFacts[p]; ok {
-		return f, ""
+// hostInfo is what lstat (and readlink) say of a host path, from
+// hostFacts if known there, but for a symlink if fresh is set. kept reports
+// that it came from hostFacts.
+func (tr *translator) hostInfo(p string, fresh bool) (e hostEntry, kept bool) {
+	if e, ok := tr.hostFacts[p]; ok && !(fresh && e.fact == hostLink) {
+		return e, true
 	}
 	tr.hostLstats++
 	var st syscall.Stat_t
 	switch err := syscall.Lstat(p, &st); {
 	case err == syscall.ENOENT || err == syscall.ENOTDIR:
-		f = hostMissing
+		e.fact = hostMissing
 	case err != nil:
-		return hostError, ""
+		return hostEntry{fact: hostError}, false
 	case tr.hasProcDev && uint64(st.Dev) == tr.procDev:
-		f = hostKernel
+		e.fact = hostKernel
 	case st.Mode&syscall.S_IFMT == syscall.S_IFLNK:
 		t, err := os.Readlink(p)
 		if err != nil || t == "" {
 			// Changed meanwhile, or empty (ENOENT): the kernel's.
-			return hostError, ""
+			return hostEntry{fact: hostError}, false
 		}
-		return hostLink, t
+		e = hostEntry{fact: hostLink, target: t}
 	default:
-		f = hostPlain
+		e.fact = hostPlain
 	}
-	tr.learn(p, f)
-	return f, ""
+	tr.learn(p, e)
+	return e, false
 }
 
-// learn keeps a fact about a host path, unless a call that may change host
-// names is under way.
-func (tr *translator) learn(p string, f hostFact) {
+// learn keeps what a lookup found of a host path, unless a call that may
+// change host names is under way.
+func (tr *translator) learn(p string, e hostEntry) {
 	if tr.hostFrozen > 0 {
 		return
 	}
 	if len(tr.hostFacts) >= maxHostFacts {
 		clear(tr.hostFacts)
 	}
-	tr.hostFacts[p] = f
+	tr.hostFacts[p] = e
 }
 
 // beginHostChange is called at the entry of a system call that may make a

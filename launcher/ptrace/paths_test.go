@@ -253,10 +253,41 @@ func TestResolveHost(t *testing.T) {
 	if n := lstats(func() { resolve(host+"/plain/sub/new", true) }); n != 1 {
 		t.Errorf("a new name in a known directory cost %d lstats, want 1", n)
 	}
-	// A link is never kept: each lookup reads it again.
-	resolve(host+"/abs", true)
-	if n := lstats(func() { resolve(host+"/abs", true) }); n != 1 {
-		t.Errorf("a link cost %d lstats the second time, want 1", n)
+	// A host link that leads to the host costs nothing either once known;
+	// one that leads into the store is read again before the path is
+	// rewritten after it.
+	resolve(host+"/hl/sub/file", true)
+	if n := lstats(func() { resolve(host+"/hl/sub/file", true) }); n != 0 {
+		t.Errorf("a known host link to the host cost %d lstats, want 0", n)
+	}
+	resolve(host+"/c1", true)
+	if n := lstats(func() { resolve(host+"/c1", true) }); n != 3 {
+		t.Errorf("a known chain of 3 links into the store cost %d lstats, want 3", n)
+	}
+	// So a link changed behind the translator's back never misleads it
+	// into the store.
+	sw := host + "/plain/sw"
+	if err := os.Symlink(hello, sw); err != nil {
+		t.Fatal(err)
+	}
+	resolve(sw, true)
+	if err := os.Remove(sw); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(store+"/aaa-hello/lib", sw); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, _, _, _ := tr.resolveAt("/", sw, true); got != real+"/aaa-hello/lib" {
+		t.Errorf("after %s changed, resolveAt gives %q, want %q", sw, got, real+"/aaa-hello/lib")
+	}
+	if err := os.Remove(sw); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(host+"/plain", sw); err != nil {
+		t.Fatal(err)
+	}
+	if resolve(sw, true) {
+		t.Errorf("%s, changed to a host directory, still reaches the store", sw)
 	}
 
 	// What was learnt holds until a call that may change host names:
