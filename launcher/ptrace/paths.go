@@ -330,7 +330,10 @@ func (tr *translator) resolve(v string, follow bool) (real string, missing bool,
 // came through that, or a host path. Both can end at the same real file;
 // only the first is the store, which a program must not change.
 func (tr *translator) resolveView(v string, follow bool) (view, real string, missing bool, err error) {
-	view, missing, _, err = tr.walk("/", v, follow)
+	view, missing, via, stale, err := tr.walk("/", v, follow, false, false)
+	if via && stale {
+		view, missing, _, _, err = tr.walk("/", v, follow, true, false)
+	}
 	if err != nil {
 		return "", "", false, err
 	}
@@ -363,7 +366,7 @@ func (tr *translator) resolveAt(base, rel string, follow bool) (view, real strin
 	if base != "/" && !tr.inStore(base) && !tr.inPack(base) {
 		tr.learn(base, hostEntry{fact: hostPlain})
 	}
-	start, rest := base, rel
+	start, rest, kept := base, rel, false
 	if isClean(v) {
 		last := strings.LastIndexByte(v, '/')
 		for i := last; i >= 0; i = strings.LastIndexByte(v[:i], '/') {
@@ -382,11 +385,14 @@ func (tr *translator) resolveAt(base, rel string, follow bool) (view, real strin
 					return "", "", false, false, nil
 				}
 			}
-			start, rest = d, v[i+1:]
+			start, rest, kept = d, v[i+1:], i > 0 && d != base && !tr.aboveStore(d)
 			break
 		}
 	}
-	view, missing, via, err = tr.walk(start, rest, follow)
+	view, missing, via, stale, err := tr.walk(start, rest, follow, false, kept)
+	if via && stale {
+		view, missing, via, _, err = tr.walk(base, rel, follow, true, false)
+	}
 	if !via {
 		// Nothing of the view's on the way: an ELOOP among the host's
 		// links is the kernel's to report.
@@ -400,22 +406,18 @@ func (tr *translator) resolveAt(base, rel string, follow bool) (view, real strin
 
 // walk resolves rest, relative to out (a directory of the program's view
 // that needs no resolution: /, a working directory, a directory descriptor,
-// or an ancestor known to be plain), as the kernel would for the program,
-// and returns where it leads in the program's view. via reports that the
-// lookup went through a store or a pack.
-func (tr *translator) walk(out, rest string, follow bool) (view string, missing, via bool, err error) {
-	view, missing, via, stale, err := tr.walkOnce(out, rest, follow, false)
-	if via && stale {
-		// A kept symlink of the host led the way: the tracer rewrites
-		// the path only after what the links say now.
-		view, missing, via, _, err = tr.walkOnce(out, rest, follow, true)
-	}
-	return view, missing, via, err
-}
-
-// walkOnce is walk, with the host's symlinks as kept in hostFacts unless
-// fresh is set; stale reports that it used a kept one.
-func (tr *translator) walkOnce(out, rest string, follow, fresh bool) (view string, missing, via, stale bool, err error) {
+// or an ancestor known to be plain, which kept says), as the kernel would
+// for the program, and returns where it leads in the program's view. via
+// reports that the lookup went through a store or a pack.
+//
+// What hostFacts says of the host may be stale. Where the walk keeps a host
+// name as it is, the kernel resolves that name again, so a stale fact can
+// only make it leave a link into the store to the kernel. But the target of
+// a kept symlink, and a ".." that climbs out of a directory known only from
+// hostFacts, shape the path itself: stale reports that the walk used either.
+// A caller then walks again with fresh set, which looks every host name up
+// afresh, before it rewrites a path after the walk.
+func (tr *translator) walk(out, rest string, follow, fresh, kept bool) (view string, missing, via, stale bool, err error) {
 	// A trailing slash asks for a directory, and follows a final symlink
 	// even for lstat, as the kernel does.
 	slash := len(rest) > 1 && rest[len(rest)-1] == '/'
@@ -437,6 +439,7 @@ func (tr *translator) walkOnce(out, rest string, follow, fresh bool) (view strin
 			// out is where the lookup is, links resolved: its parent is
 			// the kernel's "..".
 			out = parentDir(out)
+			stale = stale || kept
 			continue
 		}
 		next := joinPath(out, c)
@@ -469,14 +472,15 @@ func (tr *translator) walkOnce(out, rest string, follow, fresh bool) (view strin
 			out = next
 			continue
 		default:
-			e, kept := tr.hostInfo(next, fresh)
+			e, known := tr.hostInfo(next, fresh)
+			kept = kept || known
 			switch e.fact {
 			case hostPlain:
 				out = next
 				continue
 			case hostLink:
 				target = e.target
-				stale = stale || kept
+				stale = stale || known
 			default:
 				// Missing, on procfs or unreadable: the kernel
 				// resolves the rest as it is.
@@ -499,10 +503,10 @@ func (tr *translator) walkOnce(out, rest string, follow, fresh bool) (view strin
 }
 
 // hostInfo is what lstat (and readlink) say of a host path, from
-// hostFacts if known there, but for a symlink if fresh is set. kept reports
-// that it came from hostFacts.
-func (tr *translator) hostInfo(p string, fresh bool) (e hostEntry, kept bool) {
-	if e, ok := tr.hostFacts[p]; ok && !(fresh && e.fact == hostLink) {
+// hostFacts if known there and fresh is not set. known reports that it came
+// from hostFacts.
+func (tr *translator) hostInfo(p string, fresh bool) (e hostEntry, known bool) {
+	if e, ok := tr.hostFacts[p]; ok && !fresh {
 		return e, true
 	}
 	tr.hostLstats++

@@ -254,15 +254,16 @@ func TestResolveHost(t *testing.T) {
 		t.Errorf("a new name in a known directory cost %d lstats, want 1", n)
 	}
 	// A host link that leads to the host costs nothing either once known;
-	// one that leads into the store is read again before the path is
-	// rewritten after it.
+	// one that leads into the store is looked up again, with every host
+	// name on the way, before the path is rewritten after it: c1, c2 and
+	// abs, and their directory twice (c2's target is absolute).
 	resolve(host+"/hl/sub/file", true)
 	if n := lstats(func() { resolve(host+"/hl/sub/file", true) }); n != 0 {
 		t.Errorf("a known host link to the host cost %d lstats, want 0", n)
 	}
 	resolve(host+"/c1", true)
-	if n := lstats(func() { resolve(host+"/c1", true) }); n != 3 {
-		t.Errorf("a known chain of 3 links into the store cost %d lstats, want 3", n)
+	if n := lstats(func() { resolve(host+"/c1", true) }); n != 5 {
+		t.Errorf("a known chain of 3 links into the store cost %d lstats, want 5", n)
 	}
 	// So a link changed behind the translator's back never misleads it
 	// into the store.
@@ -288,6 +289,28 @@ func TestResolveHost(t *testing.T) {
 	}
 	if resolve(sw, true) {
 		t.Errorf("%s, changed to a host directory, still reaches the store", sw)
+	}
+
+	// Nor does a ".." out of a directory known only from what was learnt:
+	// dd, a directory, becomes a link behind the translator's back, after
+	// which dd/.. is no longer host.
+	dd := host + "/dd"
+	if err := os.Mkdir(dd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Up to / from dd/.., then into the store (no link on the way).
+	viaDD := dd + "/.." + strings.Repeat("/..", strings.Count(host, "/")) + store + "/aaa-hello"
+	if _, got, _, _, _ := tr.resolveAt("/", viaDD, true); got != real+"/aaa-hello" {
+		t.Fatalf("%s leads to %s, want %s", viaDD, got, real+"/aaa-hello")
+	}
+	if err := os.Remove(dd); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(host+"/plain/sub", dd); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, _, _, _ := tr.resolveAt("/", viaDD, true); tr.inRealStore(got) {
+		t.Errorf("%s leads to %s after dd became a link to plain/sub, two levels deeper", viaDD, got)
 	}
 
 	// What was learnt holds until a call that may change host names:
