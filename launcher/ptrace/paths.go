@@ -88,8 +88,10 @@ type hostEntry struct {
 	target string // a symlink's
 }
 
-// maxHostFacts bounds hostFacts: once full, it starts again empty.
-const maxHostFacts = 1 << 14
+// maxHostFacts bounds hostFacts (some 4 MB): once it is full, a random
+// quarter goes. A quarter rather than all, so that a program that goes
+// round a larger tree still finds most of it known.
+const maxHostFacts = 1 << 15
 
 type otherPack struct{ root, store, real string }
 
@@ -340,31 +342,33 @@ func (tr *translator) resolveView(v string, follow bool) (view, real string, mis
 	return view, tr.toReal(view), missing, nil
 }
 
-// resolveAt resolves a path argument, rel, for a call whose lookup starts
-// from base (the working directory or a directory descriptor, in the
-// program's view, as the kernel names it: without symlinks), or from / if
-// rel is absolute. via reports that the lookup reached a store or a pack;
-// otherwise the kernel finds what the program means from the path as the
-// program wrote it, and view and real are meaningless.
+// resolveAt resolves a path argument, v, absolute, for a call whose lookup
+// starts from base: / for an absolute argument, else the working directory
+// or a directory descriptor (in the program's view, as the kernel names it:
+// without symlinks), which v then starts with. via reports that the lookup
+// reached a store or a pack; otherwise the kernel finds what the program
+// means from the path as the program wrote it, and view and real are
+// meaningless.
 //
 // A host path costs little once its directories are known: the lookup
 // starts from the deepest ancestor in hostFacts, and a path whose parent is
 // known plain needs nothing more if the call does not follow its last
 // component, or if that is known too. So only the last components that were
 // never seen, or that are symlinks, are looked at with lstat.
-func (tr *translator) resolveAt(base, rel string, follow bool) (view, real string, missing, via bool, err error) {
-	v := rel
-	if rel[0] != '/' {
-		v = joinPath(base, rel)
-	} else {
-		base = "/"
+func (tr *translator) resolveAt(base, v string, follow bool) (view, real string, missing, via bool, err error) {
+	if v == "" || v[0] != '/' {
+		return "", "", false, false, nil // the kernel's
 	}
 	if tr.ours(v) {
 		view, real, missing, err = tr.resolveView(v, follow)
 		return view, real, missing, true, err
 	}
-	if base != "/" && !tr.inStore(base) && !tr.inPack(base) {
-		tr.learn(base, hostEntry{fact: hostPlain})
+	rel := v
+	if base != "/" {
+		rel = v[len(base)+1:]
+		if tr.hostFacts[base].fact != hostPlain && !tr.inStore(base) && !tr.inPack(base) {
+			tr.learn(base, hostEntry{fact: hostPlain})
+		}
 	}
 	start, rest, kept := base, rel, false
 	if isClean(v) {
@@ -539,7 +543,13 @@ func (tr *translator) learn(p string, e hostEntry) {
 		return
 	}
 	if len(tr.hostFacts) >= maxHostFacts {
-		clear(tr.hostFacts)
+		n := 0
+		for k := range tr.hostFacts { // in an order of the runtime's choice
+			delete(tr.hostFacts, k)
+			if n++; n >= maxHostFacts/4 {
+				break
+			}
+		}
 	}
 	tr.hostFacts[p] = e
 }

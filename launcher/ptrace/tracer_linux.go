@@ -754,7 +754,7 @@ func (t *tracer) translate(tc *tracee, p string, dirfd int, follow, exact bool) 
 		x.view, x.real, x.changed = tc.proc.exe, t.tr.toReal(tc.proc.exe), true
 		return x, 0
 	}
-	view, real, missing, via, err := t.tr.resolveAt(base, p, follow)
+	view, real, missing, via, err := t.tr.resolveAt(base, abs, follow)
 	if err != nil {
 		if errno, ok := err.(syscall.Errno); ok {
 			return x, errno
