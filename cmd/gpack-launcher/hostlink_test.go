@@ -171,3 +171,28 @@ rm h m a b x && ls -A
 		}
 	})
 }
+
+// TestHostLinkToOtherPack runs, from a traced program, another pack's
+// wrapper through a host link (~/bin/tool -> PACK/bin/tool): the ptrace
+// engine must add that pack's store to the view, as it does when the
+// wrapper is run by its own path, since a traced launcher cannot trace.
+func TestHostLinkToOtherPack(t *testing.T) {
+	p := testPack(t)
+	const script = `ln -s "$OTHER/bin/hello" h && mkdir bin && ln -s ../h bin/tool && ./h link && PATH="$PWD/bin:$PATH" tool chain
+rm -r h bin`
+	want := teststore.Greeting + "link\n" + teststore.Greeting + "chain\n"
+	forEachEngine(t, func(t *testing.T, engine string) {
+		for _, host := range hosts {
+			if host.usernsOff && engine == "userns" {
+				continue
+			}
+			t.Run(host.name, func(t *testing.T) {
+				r := p.run(t, invocation{engine: engine, noStoreDir: host.noStoreDir, usernsOff: host.usernsOff,
+					args: []string{"bin/sh", "-c", script}})
+				if r.status != 0 || r.stdout != want || r.stderr != "" {
+					t.Errorf("status %d, stdout %q, stderr %q; want 0, %q and nothing", r.status, r.stdout, r.stderr, want)
+				}
+			})
+		}
+	})
+}

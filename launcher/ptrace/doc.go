@@ -230,8 +230,9 @@
 // /proc/…/exe answers the program's store path, and open of it opens the
 // program. Static programs and host interpreters run from the translated
 // path. execveat becomes execve of the resolved path. A traced program that
-// runs another pack's launcher adds that pack's store to the view, since a
-// traced launcher cannot trace.
+// runs another pack's launcher (by its path, or through a host link to it:
+// ~/bin/tool) adds that pack's store to the view, since a traced launcher
+// cannot trace.
 //
 // # Refusals
 //

@@ -160,7 +160,9 @@ func (t *tracer) planExec(virt, given string, argv []string) (string, []string, 
 		} else if via {
 			real = r
 		} else if depth == 0 {
-			t.notePack(real)
+			// Another pack's wrapper, maybe through a host link
+			// (~/bin/tool): the wrapper's own path names its pack.
+			t.notePack(t.tr.hostTarget(real))
 		}
 		info := t.execInfo(real)
 		if info == nil {

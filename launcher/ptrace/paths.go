@@ -408,6 +408,17 @@ func (tr *translator) resolveAt(base, v string, follow bool) (view, real string,
 	return view, tr.toReal(view), missing, true, nil
 }
 
+// hostTarget returns where the host path v leads, its links followed as far
+// as the translator knows them (what it has kept may be stale): a hint, for
+// what the caller checks anyway.
+func (tr *translator) hostTarget(v string) string {
+	view, _, _, _, err := tr.walk("/", v, true, false, false)
+	if err != nil || view == "" {
+		return v
+	}
+	return view
+}
+
 // walk resolves rest, relative to out (a directory of the program's view
 // that needs no resolution: /, a working directory, a directory descriptor,
 // or an ancestor known to be plain, which kept says), as the kernel would
