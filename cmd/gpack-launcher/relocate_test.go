@@ -236,11 +236,12 @@ func TestRelocate(t *testing.T) {
 			}
 			for _, tr := range p.tracees {
 				switch tr.Name {
-				case "threads", "selfexe", "selfexe-link", "cwd", "pipeline", "newsys", "gostatic", "godynamic":
+				case "threads", "selfexe", "selfexe-link", "cwd", "pipeline", "newsys", "gostatic", "godynamic", "hostlink":
 					// threads hashes its own binary, which relocation
 					// changed; the others print real paths (the
 					// pack's, behind the link) or name the store
-					// themselves: TestRelocateTracees has them.
+					// directory itself (hostlink links to it):
+					// TestRelocateTracees has them.
 					continue
 				}
 				cases = append(cases, runCase{name: "tracee " + tr.Name,
@@ -293,6 +294,21 @@ func TestRelocateTracees(t *testing.T) {
 		if got := run(t, "bin/"+g); !strings.Contains(got, "executable: "+exe+"\n") ||
 			strings.Count(got, greeting) != 4 {
 			t.Errorf("%s printed\n%s", g, got)
+		}
+	}
+	// hostlink goes through host symlinks into the store: those that it
+	// makes to items work natively; its link to the store directory
+	// itself leads nowhere, as without the launcher.
+	for _, tr := range p.tracees {
+		if tr.Name != "hostlink" {
+			continue
+		}
+		got := run(t, append([]string{"bin/hostlink"}, tr.Args...)...)
+		for _, l := range []string{"stat abs: reg 0555", "stat chain1: reg 0555", "exec abs: exit 0", "exec chain1: exit 0",
+			"exec script: exit 0", "stat store/.../data.txt: ENOENT"} {
+			if !strings.Contains(got, l+"\n") {
+				t.Errorf("hostlink did not print %q:\n%s", l, got)
+			}
 		}
 	}
 	// newsys opens store paths it was built with: the prefix now. It

@@ -117,6 +117,8 @@ var refs = map[string][]string{
 	// rofs names the items whose files it tries to change.
 	"rofs":  {"libc", "linkonly", "noref", "unixsock"},
 	"chain": {"chain", "dash", "hello"},
+	// hostlink makes links outside the store to these items' files.
+	"hostlink": {"dash", "hello", "libc", "noref", "profile", "selfexe"},
 	// The Go tracees find the paths they use in a file of their own.
 	"gostatic":  {"hello", "noref"},
 	"godynamic": {"hello", "libc", "noref"},
@@ -163,6 +165,7 @@ func Build(root string) (*Store, error) {
 		b.dash, b.script, b.execer, b.threads, b.forker, b.profile,
 		b.cwd, b.selfexe, b.newsys, b.unixsock, b.rofs, b.chain, b.gostatic, b.godynamic,
 		b.noref, b.linkonly, b.binref, b.gzref, b.namedref, b.startstate, b.badinterp, b.badshebang,
+		b.hostlink,
 	}
 	errs := make([]error, len(steps))
 	// Bound the compilers running at once by the CPUs, plus one for the

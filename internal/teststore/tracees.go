@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,6 +101,8 @@ func (s *Store) Tracees() ([]Tracee, error) {
 				Greeting + "x\n"},
 		{Name: "gostatic", Item: "gostatic", Path: "bin/gostatic", Stdout: s.goOutput("gostatic", "static")},
 		{Name: "godynamic", Item: "godynamic", Path: "bin/godynamic", Stdout: s.goOutput("godynamic", "dynamic")},
+		{Name: "hostlink", Item: "hostlink", Path: "bin/hostlink", Args: []string{WorkDir},
+			Stdout: s.hostlinkOutput()},
 		// A pipeline of store programs started by the store's shell, each
 		// by its store path.
 		{Name: "pipeline", Item: "dash", Path: "bin/sh", Args: []string{"-c",
@@ -341,4 +344,120 @@ func goBuild(src string, cgo bool) ([]byte, error) {
 		g.bin, g.err = os.ReadFile(out)
 	})
 	return g.bin, g.err
+}
+
+// hostlink makes symlinks outside the store, in its working directory, that
+// lead into it, and goes through them with every kind of path-carrying
+// system call.
+func (b *builder) hostlink() error {
+	return b.program("hostlink", "hostlink.c", b.libcRpath(),
+		fmt.Sprintf("-DSTORE_DIR=%q", b.s.Dir),
+		fmt.Sprintf("-DHELLO=%q", b.helloBin()),
+		fmt.Sprintf("-DSHARE_REL=%q", Hash("noref")+"-noref/share"),
+		fmt.Sprintf("-DPROFILE_HELLO=%q", filepath.Join(b.item("profile"), "bin", "hello")),
+		fmt.Sprintf("-DSELFEXE=%q", filepath.Join(b.item("selfexe"), "bin", "selfexe")),
+		fmt.Sprintf("-DDASH=%q", filepath.Join(b.item("dash"), "bin", "sh")))
+}
+
+// hostlinkOutput is what hostlink prints on this kernel.
+func (s *Store) hostlinkOutput() string {
+	share := filepath.Join(s.Path("noref"), "share")
+	selfexe := filepath.Join(s.Path("selfexe"), "bin", "selfexe")
+	data := strings.TrimSuffix(dataText, "\n")
+	dataStat := fmt.Sprintf("reg 0444 %d", len(dataText))
+	hasStatx, hasOpenat2 := kernelHas()
+	ifHas := func(has bool, out string) string {
+		if has {
+			return out
+		}
+		return "ENOSYS"
+	}
+	lines := [][2]string{
+		{"stat abs", "reg 0555"},
+		{"lstat abs", "lnk"},
+		{"stat rel", "reg 0555"},
+		{"stat chain1", "reg 0555"},
+		{"stat plink", "reg 0555"},
+		{"stat share/data.txt", dataStat},
+		{"stat relshare/data.txt", dataStat},
+		{"stat dirchain/data.txt", dataStat},
+		{"stat share/", "dir 0555"},
+		{"lstat share/", "dir 0555"},
+		{"lstat share", "lnk"},
+		{"stat store/.../data.txt", dataStat},
+		{"stat up/<store>/.../data.txt", dataStat},
+		// ".." after a link is the parent of where the link leads.
+		{"stat share/../share/data.txt", dataStat},
+		{"stat dangling", "ENOENT"},
+		{"lstat dangling", "lnk"},
+		{"stat loop1", "ELOOP"},
+		{"stat hl", "reg 0644 10"},
+		{"fstatat workfd abs", "reg 0555"},
+		{"fstatat workfd abs nofollow", "lnk"},
+		{"fstatat workfd share/empty", "reg 0444 0"},
+		{"statx share/data.txt", ifHas(hasStatx, dataStat)},
+		{"statx share nofollow", ifHas(hasStatx, "lnk")},
+		{"statx share/ nofollow", ifHas(hasStatx, "dir 0555")},
+	}
+	if runtime.GOARCH == "amd64" {
+		lines = append(lines, [][2]string{{"SYS_stat rel", "reg 0555"}, {"SYS_lstat rel", "lnk"}}...)
+	}
+	lines = append(lines, [][2]string{
+		{"access abs X_OK", "ok"},
+		{"faccessat workfd chain1 X_OK", "ok"},
+		{"statfs share", "ok"},
+		{"inotify_add_watch share", "ok"},
+		{"open share/data.txt", data},
+		{"openat workfd relshare/data.txt", data},
+		{"openat workfd dirchain/data.txt", data},
+		{"open share/data.txt O_NOFOLLOW", data},
+		{"open hl", "host data"},
+		{"open dangling", "ENOENT"},
+		{"openat2 share/data.txt", ifHas(hasOpenat2, data)},
+		{"openat2 share/data.txt NO_SYMLINKS", ifHas(hasOpenat2, "ELOOP")},
+	}...)
+	if runtime.GOARCH == "amd64" {
+		lines = append(lines, [2]string{"SYS_open relshare/data.txt", data})
+	}
+	lines = append(lines, [][2]string{
+		{"sharefd is", share},
+		{"fstatat sharefd data.txt nofollow", dataStat},
+		{"fstatat sharefd empty", "reg 0444 0"},
+		{"openat sharefd data.txt", data},
+		{"openat sharefd ../share/data.txt", data},
+		{"openat2 sharefd data.txt BENEATH", ifHas(hasOpenat2, data)},
+		{"list sharefd", "data.txt empty"},
+		{"readlink abs", "the link's own text"},
+		{"readlink rel", "the link's own text"},
+		{"readlinkat workfd relshare", "the link's own text"},
+		{"readlink plink", "the link's own text"},
+		// share/.. is the noref item, which has no dirchain.
+		{"readlink share/../dirchain", "ENOENT"},
+		{"realpath chain1", filepath.Join(s.Path("hello"), "bin", "hello")},
+		{"chdir share", "ok"},
+		{"getcwd", share},
+		{"open data.txt", data},
+		{"chdir ..", "ok"},
+		{"getcwd", s.Path("noref")},
+		{"fchdir workfd", "ok"},
+		{"getcwd", "the working directory"},
+		{"chdir dirchain", "ok"},
+		{"getcwd", share},
+		{"chdir work", "ok"},
+	}...)
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l[0] + ": " + l[1] + "\n")
+	}
+	for _, e := range []struct{ label, arg string }{
+		{"exec abs", "one"}, {"exec rel", "two"}, {"exec chain1", "three"}, {"exec plink", "four"},
+		{"execveat workfd abs", "five"},
+	} {
+		b.WriteString(e.label + ":\n" + Greeting + e.arg + "\n" + e.label + ": exit 0\n")
+	}
+	b.WriteString("exec se:\n/proc/self/exe: " + selfexe + "\n/proc/PID/exe: " + selfexe + "\n" +
+		"argv[0]: " + WorkDir + "/se\nexec se: exit 0\n")
+	b.WriteString("exec script:\nscript: 1 six\nexec script: exit 0\n")
+	b.WriteString("exec dangling:\nexec dangling: exec ENOENT\nexec dangling: exit 127\n")
+	return b.String()
 }

@@ -69,13 +69,69 @@
 // paths are joined to the working directory (read from /proc/PID/cwd, cached
 // until any chdir or fchdir) or to the dirfd (/proc/PID/fd/N); a
 // one-component lookup that follows no symlink (fts: find, du, rm -r) needs
-// neither, unless the call may write (see below). Paths elsewhere on the host cost one string comparison and go to
-// the kernel untouched. The kernel keeps the real working directory (inside
-// the pack when the program changes into the store); getcwd, readlink
-// (/proc/PID/cwd, /proc/PID/fd/N …) and the AF_UNIX names of getsockname,
-// getpeername and accept are translated back to store paths. openat2's
-// RESOLVE_BENEATH and RESOLVE_IN_ROOT are left to the kernel, and
-// RESOLVE_NO_SYMLINKS refuses links in the tracer too.
+// neither, unless the call may write (see below). The kernel keeps the real
+// working directory (inside the pack when the program changes into the
+// store); getcwd, readlink (/proc/PID/cwd, /proc/PID/fd/N …) and the AF_UNIX
+// names of getsockname, getpeername and accept are translated back to store
+// paths. openat2's RESOLVE_BENEATH and RESOLVE_IN_ROOT are left to the kernel,
+// and RESOLVE_NO_SYMLINKS refuses links in the tracer too.
+//
+// # Host paths
+//
+// A path of the host can reach the store too, through a symlink outside it:
+// a venv's bin/python, ~/bin/tool, ln -s /nix/store/…/hello /tmp/h. The
+// kernel would follow such a link into the host's store directory, empty or
+// missing. So the tracer resolves host paths as the kernel would, link by
+// link, "." and ".." included (a ".." after a link is the parent of where the
+// link leads), procfs excepted: its links (/proc/self, /proc/PID/fd/N) mean
+// what they mean to the program, so the kernel resolves the rest of a path
+// from there. A lookup that reaches a store or a pack is rewritten to where
+// it leads, like a store path, for every path-carrying call (the stat,
+// open, access, xattr, *at and exec families, readlink, chdir, bind and
+// connect, the #! and ELF interpreters of an exec); one that does not goes to
+// the kernel as the program wrote it, since the kernel finds the same. The
+// links' own names are the host's: readlink of one gives its text, lstat,
+// unlink and rename act on it, and only what the link leads to is the store
+// (read-only, below).
+//
+// To keep that cheap, the translator keeps what lookups find of host paths
+// (hostFacts: a name is a directory or a file, missing, on procfs, or a link
+// with its target), at most 32768 of them, a random quarter dropped when
+// full. A lookup starts from the deepest directory known to hold no link on
+// its way (or the working directory or dirfd, which the kernel names without
+// links), so a path whose directory is known costs two map look-ups and no
+// system call if the call does not follow its last component (lstat,
+// readlink, unlink, a relative open of one component…) or if that is known
+// too; otherwise one lstat, the first time. A path is never walked from / on
+// every call. The cost that remains is the first lookup of each host name,
+// made by the tracer, which serves one call at a time: on a slow network
+// filesystem its latency holds up every traced process, not only the one
+// that asked.
+//
+// The host is not immutable like the pack, so what is kept may be stale.
+// Invalidation: the program's own calls that can make a name a symlink
+// (symlink, symlinkat, link, linkat, rename, renameat, renameat2) or change
+// what paths lead to (mount, umount2, pivot_root, chroot) drop everything
+// kept, at their seccomp stop, and nothing is learnt until their exit stop
+// (one stop more per such call), since a lookup made meanwhile by another
+// thread or process may see either state. Unlink and rmdir need not: a
+// removed name becomes a link only by one of those calls. What was kept then
+// holds as far as the traced programs go. Residual risk: a process the
+// launcher does not trace (another login, a daemon, nix-env in another
+// shell), or a traced one through calls the filter does not see (io_uring is
+// refused; open_tree, move_mount and mounts in a namespace of its own are
+// not covered), can change the host behind the tracer's back. Kept facts are
+// therefore used only to decide that a path is the kernel's: a lookup that
+// used a kept link, or went up with ".." from a directory known only from
+// what was kept, and reached a store or a pack, is made again with every
+// host name looked up afresh before the path is rewritten. So stale facts
+// never make the tracer give a wrong path; at worst a link into the store
+// made or changed by an untraced process, where the tracer had seen a plain
+// name, a missing one or a link to the host, is missed (ENOENT, as before
+// the tracer followed host links at all) until the next invalidation or
+// until the fact is dropped for room. Lookups are made with the tracer's
+// credentials and in its mount namespace, which are the program's unless the
+// program changed its own.
 //
 // # The store is read-only
 //
@@ -174,8 +230,9 @@
 // /proc/…/exe answers the program's store path, and open of it opens the
 // program. Static programs and host interpreters run from the translated
 // path. execveat becomes execve of the resolved path. A traced program that
-// runs another pack's launcher adds that pack's store to the view, since a
-// traced launcher cannot trace.
+// runs another pack's launcher (by its path, or through a host link to it:
+// ~/bin/tool) adds that pack's store to the view, since a traced launcher
+// cannot trace.
 //
 // # Refusals
 //

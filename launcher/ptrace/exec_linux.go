@@ -155,13 +155,14 @@ func (t *tracer) planExec(virt, given string, argv []string) (string, []string, 
 	prog, shown, args := virt, given, argv
 	for depth := 0; ; depth++ {
 		real := prog
-		if t.tr.ours(prog) {
-			var err error
-			if real, _, err = t.tr.resolve(prog, true); err != nil {
-				return "", nil, "", errnoOf(err)
-			}
+		if _, r, _, via, err := t.tr.resolveAt("/", prog, true); err != nil {
+			return "", nil, "", errnoOf(err)
+		} else if via {
+			real = r
 		} else if depth == 0 {
-			t.notePack(real)
+			// Another pack's wrapper, maybe through a host link
+			// (~/bin/tool): the wrapper's own path names its pack.
+			t.notePack(t.tr.hostTarget(real))
 		}
 		info := t.execInfo(real)
 		if info == nil {
@@ -196,10 +197,15 @@ func (t *tracer) planExec(virt, given string, argv []string) (string, []string, 
 				return prog, args, "", 0
 			}
 			continue
-		case info.elfInterp != "" && t.tr.ours(info.elfInterp):
-			ld, _, err := t.tr.resolve(info.elfInterp, true)
+		case info.elfInterp != "":
+			// The kernel opens the interpreter itself: if its path
+			// reaches the store, the tracer runs the pack's copy.
+			_, ld, _, via, err := t.tr.resolveAt("/", info.elfInterp, true)
 			if err != nil {
 				return "", nil, "", errnoOf(err)
+			}
+			if !via {
+				return real, args, "", 0
 			}
 			exe := t.tr.toVirtual(real)
 			argv0 := exe

@@ -15,12 +15,16 @@ const maxSymlinks = 40
 // back. It resolves symlinks itself along every path that reaches the store,
 // because profiles are forests of absolute symlinks into the store, and the
 // kernel would resolve those against the host's root, where the store is
-// missing. Paths that never touch the store or the pack are not examined at
-// all, so the host's files cost nothing beyond the string check.
+// missing. A host path may reach the store too, through a symlink outside it
+// (a venv's bin/python, ~/bin/tool): the translator follows the host's links
+// as the kernel would, and leaves the path alone unless one leads into a
+// store or a pack.
 //
 // The pack's store is immutable while programs run (store items are
 // read-only), so what lstat and readlink say about it is cached for the life
-// of the launcher.
+// of the launcher. What lookups found of host paths is kept too, until a
+// traced call may change it, but only to decide that a path is the kernel's
+// (see hostFacts).
 type translator struct {
 	store string // the store directory the programs expect, e.g. /nix/store
 	real  string // where the pack holds it: ROOT/nix/store, symlink-free
@@ -40,7 +44,54 @@ type translator struct {
 	// at the store path and execs it.
 	others []otherPack
 	items  map[string]string // item name → real store holding it, once others share tr.store
+
+	// hostFacts is what lookups found of host paths (outside the stores
+	// and the packs): a path there is plain, missing, on procfs or a
+	// symlink. They may be stale (the host may change them behind the
+	// tracer's back), so they only ever decide that the kernel can take a
+	// path as the program wrote it, which it then resolves itself: a
+	// lookup that used a kept symlink and reached a store is made again
+	// with fresh ones before its result is used. Nothing is learnt while
+	// hostFrozen is above 0, the number of calls under way that may make a
+	// host name a symlink (beginHostChange).
+	hostFacts  map[string]hostEntry
+	hostFrozen int
+	hostLstats int    // lstats of host paths, for GPACK_DEBUG
+	procDev    uint64 // the device of /proc, whose links only the kernel can follow
+	hasProcDev bool
 }
+
+// hostFact is what a lookup found at a host path.
+type hostFact uint8
+
+const (
+	hostUnknown hostFact = iota
+	// hostPlain: it exists and is no symlink, and the lookup reached it
+	// by a path without one: nothing on the way to it leads elsewhere.
+	hostPlain
+	// hostMissing: it does not exist, or a component above it is not a
+	// directory: the kernel's lookup ends there.
+	hostMissing
+	// hostKernel: it is on procfs, whose links (/proc/self,
+	// /proc/PID/fd/N …) mean what they mean to the program, not to the
+	// tracer: the kernel resolves the rest.
+	hostKernel
+	// hostLink: a symlink, with its target.
+	hostLink
+	// hostError: lstat failed otherwise (EACCES …), which the kernel will
+	// say too. Not kept.
+	hostError
+)
+
+type hostEntry struct {
+	fact   hostFact
+	target string // a symlink's
+}
+
+// maxHostFacts bounds hostFacts (some 4 MB): once it is full, a random
+// quarter goes. A quarter rather than all, so that a program that goes
+// round a larger tree still finds most of it known.
+const maxHostFacts = 1 << 15
 
 type otherPack struct{ root, store, real string }
 
@@ -184,7 +235,13 @@ type linkInfo struct {
 }
 
 func newTranslator(store, real, root string) *translator {
-	return &translator{store: store, real: real, root: root, linkLimit: maxSymlinks, cache: map[string]linkInfo{}, lstat: lstatInfo}
+	tr := &translator{store: store, real: real, root: root, linkLimit: maxSymlinks, cache: map[string]linkInfo{}, lstat: lstatInfo,
+		hostFacts: map[string]hostEntry{}}
+	var st syscall.Stat_t
+	if syscall.Stat("/proc", &st) == nil {
+		tr.procDev, tr.hasProcDev = uint64(st.Dev), true
+	}
+	return tr
 }
 
 func lstatInfo(p string) (linkInfo, error) {
@@ -264,14 +321,15 @@ func isAncestor(dir, p string) bool {
 }
 
 // resolve turns the absolute path v of the program's view into the host
-// path to give the kernel. Every symlink along the way inside the store or
-// the pack is followed here, the last one only if follow is set (stat
-// follows, lstat does not). Resolution stops, and the kernel takes the rest
-// as it is, at the first component that does not exist (the kernel then
-// reports ENOENT, or creates it) or that leaves the store and the pack (the
-// host's own files are the kernel's business). The error is ELOOP after too
-// many links. missing reports that a component inside the pack's store
-// does not exist: the pack cannot change, so the path cannot name a file.
+// path to give the kernel. Every symlink along the way is followed here, the
+// last one only if follow is set (stat follows, lstat does not), inside the
+// store and the pack as on the host: a link outside the store may lead into
+// it. Resolution stops, and the kernel takes the rest as it is, at the first
+// component that does not exist (the kernel then reports ENOENT, or creates
+// it) and on procfs (whose links mean what they mean to the program, not to
+// the tracer). The error is ELOOP after too many links. missing reports that
+// a component inside the pack's store does not exist: the pack cannot
+// change, so the path cannot name a file.
 func (tr *translator) resolve(v string, follow bool) (real string, missing bool, err error) {
 	_, real, missing, err = tr.resolveView(v, follow)
 	return real, missing, err
@@ -283,13 +341,114 @@ func (tr *translator) resolve(v string, follow bool) (real string, missing bool,
 // came through that, or a host path. Both can end at the same real file;
 // only the first is the store, which a program must not change.
 func (tr *translator) resolveView(v string, follow bool) (view, real string, missing bool, err error) {
+	view, missing, via, stale, err := tr.walk("/", v, follow, false, false)
+	if via && stale {
+		view, missing, _, _, err = tr.walk("/", v, follow, true, false)
+	}
+	if err != nil {
+		return "", "", false, err
+	}
+	return view, tr.toReal(view), missing, nil
+}
+
+// resolveAt resolves a path argument, v, absolute, for a call whose lookup
+// starts from base: / for an absolute argument, else the working directory
+// or a directory descriptor (in the program's view, as the kernel names it:
+// without symlinks), which v then starts with. via reports that the lookup
+// reached a store or a pack; otherwise the kernel finds what the program
+// means from the path as the program wrote it, and view and real are
+// meaningless.
+//
+// A host path costs little once its directories are known: the lookup
+// starts from the deepest ancestor in hostFacts, and a path whose parent is
+// known plain needs nothing more if the call does not follow its last
+// component, or if that is known too. So only the last components that were
+// never seen, or that are symlinks, are looked at with lstat.
+func (tr *translator) resolveAt(base, v string, follow bool) (view, real string, missing, via bool, err error) {
+	if v == "" || v[0] != '/' {
+		return "", "", false, false, nil // the kernel's
+	}
+	if tr.ours(v) {
+		view, real, missing, err = tr.resolveView(v, follow)
+		return view, real, missing, true, err
+	}
+	rel := v
+	if base != "/" {
+		rel = v[len(base)+1:]
+		if tr.hostFacts[base].fact != hostPlain && !tr.inStore(base) && !tr.inPack(base) {
+			tr.learn(base, hostEntry{fact: hostPlain})
+		}
+	}
+	start, rest, kept := base, rel, false
+	if isClean(v) {
+		last := strings.LastIndexByte(v, '/')
+		for i := last; i >= 0; i = strings.LastIndexByte(v[:i], '/') {
+			d := v[:i]
+			if i == 0 {
+				d = "/"
+			}
+			if i > 0 && d != base && tr.hostFacts[d].fact != hostPlain && !tr.aboveStore(d) {
+				continue
+			}
+			if i == last {
+				if !follow {
+					return "", "", false, false, nil
+				}
+				if f := tr.hostFacts[v].fact; f == hostPlain || f == hostMissing || f == hostKernel {
+					return "", "", false, false, nil
+				}
+			}
+			start, rest, kept = d, v[i+1:], i > 0 && d != base && !tr.aboveStore(d)
+			break
+		}
+	}
+	view, missing, via, stale, err := tr.walk(start, rest, follow, false, kept)
+	if via && stale {
+		view, missing, via, _, err = tr.walk(base, rel, follow, true, false)
+	}
+	if !via {
+		// Nothing of the view's on the way: an ELOOP among the host's
+		// links is the kernel's to report.
+		return "", "", false, false, nil
+	}
+	if err != nil {
+		return "", "", false, true, err
+	}
+	return view, tr.toReal(view), missing, true, nil
+}
+
+// hostTarget returns where the host path v leads, its links followed as far
+// as the translator knows them (what it has kept may be stale): a hint, for
+// what the caller checks anyway.
+func (tr *translator) hostTarget(v string) string {
+	view, _, _, _, err := tr.walk("/", v, true, false, false)
+	if err != nil || view == "" {
+		return v
+	}
+	return view
+}
+
+// walk resolves rest, relative to out (a directory of the program's view
+// that needs no resolution: /, a working directory, a directory descriptor,
+// or an ancestor known to be plain, which kept says), as the kernel would
+// for the program, and returns where it leads in the program's view. via
+// reports that the lookup went through a store or a pack.
+//
+// What hostFacts says of the host may be stale. Where the walk keeps a host
+// name as it is, the kernel resolves that name again, so a stale fact can
+// only make it leave a link into the store to the kernel. But the target of
+// a kept symlink, and a ".." that climbs out of a directory known only from
+// hostFacts, shape the path itself: stale reports that the walk used either.
+// A caller then walks again with fresh set, which looks every host name up
+// afresh, before it rewrites a path after the walk.
+func (tr *translator) walk(out, rest string, follow, fresh, kept bool) (view string, missing, via, stale bool, err error) {
 	// A trailing slash asks for a directory, and follows a final symlink
 	// even for lstat, as the kernel does.
-	if len(v) > 1 && v[len(v)-1] == '/' {
+	slash := len(rest) > 1 && rest[len(rest)-1] == '/'
+	if slash {
 		follow = true
 	}
-	out := "/"
-	rest := v
+	via = tr.inStore(out) || tr.inPack(out)
 	links := 0
 	for {
 		var c string
@@ -301,53 +460,149 @@ func (tr *translator) resolveView(v string, follow bool) (view, real string, mis
 			continue
 		}
 		if c == ".." {
+			// out is where the lookup is, links resolved: its parent is
+			// the kernel's "..".
 			out = parentDir(out)
+			stale = stale || kept
 			continue
 		}
 		next := joinPath(out, c)
 		last := isLastComponent(rest)
-		if !tr.inStore(next) && !tr.inPack(next) {
-			if tr.aboveStore(next) {
-				// /nix on the way to /nix/store: a directory in the
-				// program's view even where the host lacks it.
+		var target string
+		switch {
+		case tr.inStore(next) || tr.inPack(next):
+			via = true
+			real := tr.toReal(next)
+			info, err := tr.info(real)
+			if err != nil {
+				return "", false, via, stale, err
+			}
+			if !info.exists {
+				return joinRest(next, rest), tr.inRealStore(real) && tr.fixed(parentDir(real)), via, stale, nil
+			}
+			if !info.symlink || last && !follow {
 				out = next
 				continue
 			}
-			if !strings.Contains(rest, "..") {
-				// Outside: the kernel resolves the rest on the host.
-				out = joinRest(next, rest)
-				return out, out, false, nil
-			}
-			// A ".." may lead back into the store (/usr/../nix/store):
-			// go on resolving on the host, link by link, as the
-			// kernel would.
-		}
-		real := tr.toReal(next)
-		info, err := tr.info(real)
-		if err != nil {
-			return "", "", false, err
-		}
-		if !info.exists {
-			view = joinRest(next, rest)
-			return view, tr.toReal(view), tr.inRealStore(real) && tr.fixed(parentDir(real)), nil
-		}
-		if info.symlink && (!last || follow) {
-			links++
-			if links > tr.linkLimit {
-				return "", "", false, syscall.ELOOP
-			}
-			if strings.HasPrefix(info.target, "/") {
-				out = "/"
-			}
-			rest = info.target + "/" + rest
+			target = info.target
+		case tr.aboveStore(next):
+			// /nix on the way to /nix/store: a directory in the
+			// program's view even where the host lacks it.
+			out = next
 			continue
+		case last && !follow:
+			// A host name the call does not follow: the kernel takes
+			// it as it is.
+			out = next
+			continue
+		default:
+			e, known := tr.hostInfo(next, fresh)
+			kept = kept || known
+			switch e.fact {
+			case hostPlain:
+				out = next
+				continue
+			case hostLink:
+				target = e.target
+				stale = stale || known
+			default:
+				// Missing, on procfs or unreadable: the kernel
+				// resolves the rest as it is.
+				return joinRest(next, rest), false, via, stale, nil
+			}
 		}
-		out = next
+		links++
+		if links > tr.linkLimit {
+			return "", false, via, stale, syscall.ELOOP
+		}
+		if strings.HasPrefix(target, "/") {
+			out = "/"
+		}
+		rest = target + "/" + rest
 	}
-	if len(v) > 1 && v[len(v)-1] == '/' && out != "/" {
+	if slash && out != "/" {
 		out += "/"
 	}
-	return out, tr.toReal(out), false, nil
+	return out, false, via, stale, nil
+}
+
+// hostInfo is what lstat (and readlink) say of a host path, from
+// hostFacts if known there and fresh is not set. known reports that it came
+// from hostFacts.
+func (tr *translator) hostInfo(p string, fresh bool) (e hostEntry, known bool) {
+	if e, ok := tr.hostFacts[p]; ok && !fresh {
+		return e, true
+	}
+	tr.hostLstats++
+	var st syscall.Stat_t
+	switch err := syscall.Lstat(p, &st); {
+	case err == syscall.ENOENT || err == syscall.ENOTDIR:
+		e.fact = hostMissing
+	case err != nil:
+		return hostEntry{fact: hostError}, false
+	case tr.hasProcDev && uint64(st.Dev) == tr.procDev:
+		e.fact = hostKernel
+	case st.Mode&syscall.S_IFMT == syscall.S_IFLNK:
+		t, err := os.Readlink(p)
+		if err != nil || t == "" {
+			// Changed meanwhile, or empty (ENOENT): the kernel's.
+			return hostEntry{fact: hostError}, false
+		}
+		e = hostEntry{fact: hostLink, target: t}
+	default:
+		e.fact = hostPlain
+	}
+	tr.learn(p, e)
+	return e, false
+}
+
+// learn keeps what a lookup found of a host path, unless a call that may
+// change host names is under way.
+func (tr *translator) learn(p string, e hostEntry) {
+	if tr.hostFrozen > 0 {
+		return
+	}
+	if len(tr.hostFacts) >= maxHostFacts {
+		n := 0
+		for k := range tr.hostFacts { // in an order of the runtime's choice
+			delete(tr.hostFacts, k)
+			if n++; n >= maxHostFacts/4 {
+				break
+			}
+		}
+	}
+	tr.hostFacts[p] = e
+}
+
+// beginHostChange is called at the entry of a system call that may make a
+// host name a symlink (symlink, link, rename) or change what a path leads to
+// (mount, umount2, pivot_root, chroot): what was learnt of host paths may no
+// longer hold, and nothing is learnt until endHostChange, at the call's exit,
+// since a lookup made meanwhile may see the names before or after the change.
+func (tr *translator) beginHostChange() {
+	clear(tr.hostFacts)
+	tr.hostFrozen++
+}
+
+func (tr *translator) endHostChange() { tr.hostFrozen-- }
+
+// isClean reports whether p is absolute, without empty, . or .. components
+// and without a trailing slash: its prefixes are the directories a lookup
+// passes through.
+func isClean(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	start := 1
+	for i := 1; i <= len(p); i++ {
+		if i == len(p) || p[i] == '/' {
+			if c := p[start:i]; c == "" || c == "." || c == ".." {
+				return p == "/"
+			}
+			start = i + 1
+		}
+	}
+	return true
 }
 
 // info is lstat with the cache: only the pack's files are cached, since

@@ -61,6 +61,21 @@ type sysSpec struct {
 	write   writeKind // how the call may change the store (readonly_linux.go)
 }
 
+// changesNames reports whether the call may make a name of the host a
+// symlink (symlink and link create one, rename moves one over another name)
+// or change what paths lead to (mounts, chroot): see beginHostChange.
+func (s *sysSpec) changesNames() bool {
+	switch s.write {
+	case wrSymlink, wrLink, wrRename, wrRenameat2:
+		return true
+	}
+	switch s.nr {
+	case unix.SYS_MOUNT, unix.SYS_UMOUNT2, unix.SYS_PIVOT_ROOT, unix.SYS_CHROOT:
+		return true
+	}
+	return false
+}
+
 func at(arg, dirfd int, f followRule, flagArg int) pathSpec {
 	return pathSpec{arg: arg, dirfd: dirfd, follow: f, flagArg: flagArg}
 }

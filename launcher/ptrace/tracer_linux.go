@@ -241,6 +241,9 @@ type tracee struct {
 	pendingExe string // the exe of an execve on its way
 	slotOff    int    // next free byte in its scratch slot
 	exit       *exitState
+	// changing: the tracee is in a call that may change host names, whose
+	// exit ends the translator's hostFrozen (beginHostChange).
+	changing bool
 }
 
 // exitState is what a system call's exit handler needs from its entry.
@@ -313,7 +316,8 @@ func (t *tracer) loop() (int, bool) {
 		t.handle(tid, ws)
 	}
 	if t.j.Debugging() {
-		t.j.Debug("ptrace: ", strconv.Itoa(t.stops), " stops, ", strconv.Itoa(t.rewrites), " paths rewritten")
+		t.j.Debug("ptrace: ", strconv.Itoa(t.stops), " stops, ", strconv.Itoa(t.rewrites), " paths rewritten, ",
+			strconv.Itoa(t.tr.hostLstats), " host paths looked up")
 	}
 	return t.status, t.started
 }
@@ -413,6 +417,7 @@ func (t *tracer) cont(tid, sig int) {
 
 // gone forgets a tracee that exited.
 func (t *tracer) gone(tc *tracee) {
+	t.endHostChange(tc)
 	tc.mm.release(tc.tid)
 	delete(t.tids, tc.tid)
 }
@@ -464,6 +469,7 @@ func (t *tracer) execed(tc *tracee) {
 	} else {
 		tc.mm.release(tc.tid)
 	}
+	t.endHostChange(tc)
 	tc.mm = &addrSpace{slots: map[int]int{}}
 	tc.proc = &process{exe: tc.pendingExe}
 	tc.pendingExe = ""
@@ -628,6 +634,11 @@ func (t *tracer) syscallEntry(tc *tracee) {
 		}
 		t.rewrites++
 	}
+	if spec.changesNames() {
+		// What the translator learnt of host paths may not hold once
+		// the call has run: it learns nothing until the call's exit.
+		t.beginHostChange(tc)
+	}
 	if spec.exit == exitGetcwd && tc.cwdGen == t.cwdGen && tc.cwd != "" && !t.tr.ours(tc.cwd) {
 		// The working directory is known and on the host: the
 		// kernel's answer is already the program's. (Python asks at
@@ -635,7 +646,7 @@ func (t *tracer) syscallEntry(tc *tracee) {
 		t.cont(tc.tid, 0)
 		return
 	}
-	if spec.exit != exitNone {
+	if spec.exit != exitNone || tc.changing {
 		tc.exit = &exitState{spec: spec, entry: r, path: first}
 		if spec.exit == exitSockname {
 			tc.exit.bufSize = t.readInt32(tc.tid, r.arg(spec.sizeArg))
@@ -644,6 +655,25 @@ func (t *tracer) syscallEntry(tc *tracee) {
 		return
 	}
 	t.cont(tc.tid, 0)
+}
+
+// beginHostChange marks tc as in a call that may change host names, until
+// endHostChange: at the call's exit stop, or when tc exits or execs.
+func (t *tracer) beginHostChange(tc *tracee) {
+	if !tc.changing {
+		tc.changing = true
+		t.tr.beginHostChange()
+	} else {
+		t.tr.beginHostChange()
+		t.tr.endHostChange()
+	}
+}
+
+func (t *tracer) endHostChange(tc *tracee) {
+	if tc.changing {
+		tc.changing = false
+		t.tr.endHostChange()
+	}
 }
 
 // fail makes the system call fail with errno without running it.
@@ -714,8 +744,9 @@ func (t *tracer) translate(tc *tracee, p string, dirfd int, follow, exact bool) 
 		// skipping the directory's lookup matters.
 		return x, 0
 	}
+	base := "/"
 	if p[0] != '/' {
-		base := t.dirPath(tc, dirfd)
+		base = t.dirPath(tc, dirfd)
 		if base == "" {
 			return x, 0
 		}
@@ -727,15 +758,17 @@ func (t *tracer) translate(tc *tracee, p string, dirfd int, follow, exact bool) 
 		x.view, x.real, x.changed = tc.proc.exe, t.tr.toReal(tc.proc.exe), true
 		return x, 0
 	}
-	if !t.tr.ours(abs) {
-		return x, 0
-	}
-	view, real, missing, err := t.tr.resolveView(abs, follow)
+	view, real, missing, via, err := t.tr.resolveAt(base, abs, follow)
 	if err != nil {
 		if errno, ok := err.(syscall.Errno); ok {
 			return x, errno
 		}
 		return x, syscall.EIO
+	}
+	if !via {
+		// No store and no pack on the way: the kernel finds what the
+		// program means from the path as it is.
+		return x, 0
 	}
 	x.view, x.real, x.changed = view, real, real != p
 	if missing {
@@ -815,6 +848,7 @@ func (t *tracer) dirPath(tc *tracee, dirfd int) string {
 
 // syscallExit serves the exit stop of a call whose result names a path.
 func (t *tracer) syscallExit(tc *tracee) {
+	t.endHostChange(tc)
 	st := tc.exit
 	tc.exit = nil
 	if st == nil {
