@@ -3,8 +3,8 @@ package relocate
 import (
 	"bufio"
 	"bytes"
-	"hash/fnv"
 	"errors"
+	"hash/fnv"
 	"io"
 	"slices"
 	"strconv"
