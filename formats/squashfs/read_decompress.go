@@ -184,8 +184,11 @@ func checkXz(b []byte, dictMax int) error {
 		return errors.New("xz block header: bad CRC32")
 	}
 	flags := h[1]
-	if flags&0x3f != 0 {
-		return fmt.Errorf("xz block flags %#02x: more than one filter, or reserved bits", flags)
+	switch {
+	case flags&0x3c != 0:
+		return fmt.Errorf("xz block flags %#02x: reserved bits set", flags)
+	case flags&3 != 0:
+		return fmt.Errorf("xz block of %d filters: only LZMA2 alone is read, not BCJ filters (mksquashfs -Xbcj): %w", flags&3+1, errors.ErrUnsupported)
 	}
 	return checkXzFilter(h, flags, dictMax)
 }
@@ -225,7 +228,7 @@ func checkXzFilter(h []byte, flags byte, dictMax int) error {
 		return err
 	}
 	if id != 0x21 {
-		return fmt.Errorf("xz filter %#x: only LZMA2 (0x21) is read (a BCJ filter?)", id)
+		return fmt.Errorf("xz filter %#x: only LZMA2 (0x21) is read, not BCJ filters (mksquashfs -Xbcj): %w", id, errors.ErrUnsupported)
 	}
 	if n, err := vli(); err != nil || n != 1 {
 		return errors.New("xz block header: LZMA2 properties of other than one byte")

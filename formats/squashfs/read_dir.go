@@ -1,12 +1,14 @@
 package squashfs
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"sort"
+	"strings"
 )
 
 // DirEntry is an entry of a directory: a name, and the number, type and
@@ -87,11 +89,17 @@ type listing struct {
 	count uint32 // entries left in the run
 	block uint32 // the run's inode table block
 	base  uint32 // the run's reference inode number
-	prev  string // the previous name, "" at first
 	// index holds the index entries not checked yet, when the whole
 	// listing is read: each must be at a header, with its first name.
 	index []dirIndex
 	err   error // sticky
+
+	// The entry read last, its name in a buffer of the listing's own,
+	// and the name before it.
+	name, prev []byte
+	ref        uint64
+	ino        uint32
+	typ        uint16
 }
 
 // listing returns a reader of d's listing from offset at, where a header
@@ -104,19 +112,20 @@ func (d *Inode) listing(at uint64, check bool) *listing {
 	return l
 }
 
-// next returns the next entry, or io.EOF at the end.
-func (l *listing) next() (*DirEntry, error) {
-	if l.err != nil {
-		return nil, l.err
+// next reads the next entry into l, or returns io.EOF at the end.
+func (l *listing) next() error {
+	if l.err == nil {
+		l.err = l.read()
 	}
-	e, err := l.read()
-	if err != nil {
-		l.err = err
-	}
-	return e, err
+	return l.err
 }
 
-func (l *listing) read() (*DirEntry, error) {
+// entry returns the entry read last.
+func (l *listing) entry() *DirEntry {
+	return &DirEntry{dir: l.d, name: string(l.name), ref: l.ref, ino: l.ino, typ: l.typ}
+}
+
+func (l *listing) read() error {
 	im, d := l.d.im, l.d
 	le := binary.LittleEndian
 	bad := func(format string, args ...any) error {
@@ -138,25 +147,25 @@ func (l *listing) read() (*DirEntry, error) {
 	if l.count == 0 {
 		if l.at == l.end {
 			if len(l.index) > 0 {
-				return nil, bad("directory index entry at %d (%q) names no header", l.index[0].off, l.index[0].name)
+				return bad("directory index entry at %d (%q) names no header", l.index[0].off, l.index[0].name)
 			}
-			return nil, io.EOF
+			return io.EOF
 		}
 		hdrAt := l.at
 		b, err := read(dirHeader)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		count, start, base := le.Uint32(b)+1, le.Uint32(b[4:]), le.Uint32(b[8:])
 		if count > dirRun {
-			return nil, bad("a header of %d entries, more than %d", count, dirRun)
+			return bad("a header of %d entries, more than %d", count, dirRun)
 		}
 		if _, ok := im.inodes.blockAt(uint64(start)); !ok {
-			return nil, bad("a header for inodes in the block at %d of the inode table, where no metadata block starts", start)
+			return bad("a header for inodes in the block at %d of the inode table, where no metadata block starts", start)
 		}
 		l.count, l.block, l.base = count, start, base
 		if len(l.index) > 0 && uint64(l.index[0].off) < hdrAt {
-			return nil, bad("directory index entry at %d (%q) names no header", l.index[0].off, l.index[0].name)
+			return bad("directory index entry at %d (%q) names no header", l.index[0].off, l.index[0].name)
 		}
 		if len(l.index) > 0 && uint64(l.index[0].off) == hdrAt {
 			first = &l.index[0]
@@ -165,37 +174,36 @@ func (l *listing) read() (*DirEntry, error) {
 	}
 	b, err := read(dirEntry)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	off, delta, typ, size := le.Uint16(b), int16(le.Uint16(b[2:])), le.Uint16(b[4:]), uint64(le.Uint16(b[6:]))+1
 	ino := int64(l.base) + int64(delta)
 	switch {
 	case off >= metaSize:
-		return nil, bad("an inode at offset %d of a metadata block", off)
+		return bad("an inode at offset %d of a metadata block", off)
 	case typ < typeDir || typ > typeSocket:
-		return nil, bad("entry type %d is not a basic type, 1 to 7", typ)
+		return bad("entry type %d is not a basic type, 1 to 7", typ)
 	case size > maxIndexName:
-		return nil, bad("a name of %d bytes", size)
+		return bad("a name of %d bytes", size)
 	case ino < 1 || ino > int64(im.sb.inodes):
-		return nil, bad("inode number %d (%d%+d) is not in 1..%d", ino, l.base, delta, im.sb.inodes)
+		return bad("inode number %d (%d%+d) is not in 1..%d", ino, l.base, delta, im.sb.inodes)
 	}
-	b, err = read(size)
-	if err != nil {
-		return nil, err
+	if b, err = read(size); err != nil {
+		return err
 	}
-	name := string(b)
-	if err := checkReadName(name); err != nil {
-		return nil, bad("%v", err)
+	l.prev, l.name = l.name, append(l.prev[:0], b...)
+	if err := checkReadName(l.name); err != nil {
+		return bad("%v", err)
 	}
-	if first != nil && first.name != name {
-		return nil, bad("directory index entry at %d names %q, but the header's first entry is %q", first.off, first.name, name)
+	if first != nil && first.name != string(l.name) {
+		return bad("directory index entry at %d names %q, but the header's first entry is %q", first.off, first.name, l.name)
 	}
-	if l.prev != "" && name <= l.prev {
-		return nil, bad("%q comes after %q: names are not in order", name, l.prev)
+	if len(l.prev) > 0 && bytes.Compare(l.name, l.prev) <= 0 {
+		return bad("%q comes after %q: names are not in order", l.name, l.prev)
 	}
-	l.prev = name
 	l.count--
-	return &DirEntry{dir: d, name: name, ref: uint64(l.block)<<16 | uint64(off), ino: uint32(ino), typ: typ}, nil
+	l.ref, l.ino, l.typ = uint64(l.block)<<16|uint64(off), uint32(ino), typ
+	return nil
 }
 
 // errNotDir is the error of a directory operation on another inode.
@@ -227,17 +235,17 @@ func (d *Inode) lookup(name string) (*DirEntry, error) {
 	}
 	l := d.listing(at, false)
 	for {
-		e, err := l.next()
+		err := l.next()
 		if err == io.EOF {
 			return nil, fs.ErrNotExist
 		}
 		if err != nil {
 			return nil, err
 		}
-		if e.name == name {
-			return e, nil
-		}
-		if e.name > name {
+		switch c := strings.Compare(string(l.name), name); {
+		case c == 0:
+			return l.entry(), nil
+		case c > 0:
 			return nil, fs.ErrNotExist
 		}
 	}
@@ -270,7 +278,10 @@ func (d *Dir) Next() (*DirEntry, error) {
 	if d.closed {
 		return nil, fs.ErrClosed
 	}
-	return d.l.next()
+	if err := d.l.next(); err != nil {
+		return nil, err
+	}
+	return d.l.entry(), nil
 }
 
 // ReadDir returns the next count entries, or all that are left if count

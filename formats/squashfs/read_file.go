@@ -329,6 +329,9 @@ func (im *Image) dataBlock(dst []byte, off uint64, w uint32) ([]byte, error) {
 		return nil, err
 	}
 	out, err := im.decompress(dst[:0], src)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return nil, fmt.Errorf("squashfs: the data block at %d+%d: %w", off, size, err)
+	}
 	if err != nil {
 		return nil, corrupt("the data block at %d+%d: %v", off, size, err)
 	}

@@ -1,6 +1,7 @@
 package squashfs
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io/fs"
@@ -314,7 +315,7 @@ func (n *Inode) parseIndex(read func(int) ([]byte, error), bad func(string, ...a
 			return err
 		}
 		name := string(b)
-		if err := checkReadName(name); err != nil {
+		if err := checkReadName(b); err != nil {
 			return bad("directory index entry %d: %v", i, err)
 		}
 		if uint64(off) >= listing {
@@ -339,13 +340,13 @@ func (n *Inode) parseIndex(read func(int) ([]byte, error), bad func(string, ...a
 // checkReadName checks a name read from an image: a name of a directory
 // entry must be one that a file system can have, with no way to climb out
 // of the directory it is extracted into.
-func checkReadName(name string) error {
+func checkReadName(name []byte) error {
 	switch {
-	case name == "." || name == "..":
+	case string(name) == "." || string(name) == "..":
 		return fmt.Errorf("the name %q", name)
-	case strings.IndexByte(name, '/') >= 0:
+	case bytes.IndexByte(name, '/') >= 0:
 		return fmt.Errorf("the name %q holds a slash", name)
-	case strings.IndexByte(name, 0) >= 0:
+	case bytes.IndexByte(name, 0) >= 0:
 		return fmt.Errorf("the name %q holds a NUL byte", name)
 	}
 	return nil
@@ -429,7 +430,9 @@ func (n *Inode) Size() int64 {
 // Blocks returns the number of 512-byte blocks stat(2) reports, as the
 // kernel computes it: from the size, less the sparse bytes.
 func (n *Inode) Blocks() int64 {
-	if !n.IsRegular() || n.size == 0 {
+	// gensquashfs records a file of holes as all sparse, for which the
+	// kernel's sum wraps around; mksquashfs records one byte less.
+	if !n.IsRegular() || n.sparse >= n.size {
 		return 0
 	}
 	return int64((n.size-n.sparse-1)>>9) + 1

@@ -2,6 +2,7 @@ package squashfs
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sort"
 )
@@ -145,6 +146,9 @@ func (im *Image) metaBlock(off, limit uint64, what string) ([]byte, error) {
 			return out, nil
 		}
 		out, err := im.decompress(make([]byte, 0, metaSize), src)
+		if errors.Is(err, errors.ErrUnsupported) {
+			return nil, fmt.Errorf("squashfs: %s: metadata block at %d: %w", what, off, err)
+		}
 		if err != nil {
 			return nil, corrupt("%s: metadata block at %d: %v", what, off, err)
 		}
