@@ -269,8 +269,10 @@ func (f *File) block(i, off uint64, w uint32, cached bool) ([]byte, error) {
 		return f.buf, nil
 	} else if b = im.cache.peek(k); b == nil {
 		f.bufOK = false
-		if cap(f.buf) < int(im.sb.blockSize) {
-			f.buf = make([]byte, 0, im.sb.blockSize)
+		if cap(f.buf) < int(want) {
+			// A block, or less for a small file: a FUSE server may
+			// hold many files open.
+			f.buf = make([]byte, 0, min(uint64(im.sb.blockSize), f.n.size))
 		}
 		b, err = load(f.buf[:0:want])
 		f.buf, f.bufIdx, f.bufOK = b, i, err == nil
