@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/bits"
 	"sync"
 	"time"
@@ -444,13 +443,10 @@ func (im *Image) checkNumber(n *Inode) error {
 	return nil
 }
 
-// uid returns the id at index i of the id table.
+// id returns the id at index i of the id table.
 func (im *Image) id(i uint16) (uint32, bool) {
 	if int(i) >= len(im.ids) {
 		return 0, false
 	}
 	return im.ids[i], true
 }
-
-// maxUint32 guards conversions.
-const maxUint32 = math.MaxUint32

@@ -83,7 +83,7 @@ func (d *Inode) child(e *DirEntry) (*Inode, error) {
 // their inode numbers are deltas from.
 type listing struct {
 	d     *Inode
-	r     *metaReader
+	r     metaReader
 	at    uint64 // offset in the listing of the next byte
 	end   uint64 // the listing's size
 	count uint32 // entries left in the run
@@ -97,6 +97,7 @@ type listing struct {
 	// The entry read last, its name in a buffer of the listing's own,
 	// and the name before it.
 	name, prev []byte
+	buf        [2][64]byte // where name and prev start
 	ref        uint64
 	ino        uint32
 	typ        uint16
@@ -106,6 +107,7 @@ type listing struct {
 // must start. check says whether to check the index against the headers.
 func (d *Inode) listing(at uint64, check bool) *listing {
 	l := &listing{d: d, r: d.im.metaReader(&d.im.dirs, d.dirPos+at), at: at, end: d.size - 3}
+	l.name, l.prev = l.buf[0][:0], l.buf[1][:0]
 	if check {
 		l.index = d.index
 	}

@@ -128,7 +128,7 @@ func (f *File) checkWord(i uint64, w uint32) (uint64, error) {
 // cursor walks a file's blocks from block i: its offset and its size word.
 type cursor struct {
 	f   *File
-	r   *metaReader
+	r   metaReader
 	i   uint64 // the block next returns
 	off uint64 // its offset
 }
@@ -146,15 +146,21 @@ func (f *File) at(i uint64) (*cursor, error) {
 }
 
 // next returns the offset and size word of the cursor's block, and moves
-// on to the next block. The sizes were checked by open.
+// on to the next block. The sizes were checked by open, and are checked
+// again: the metadata may have been read again since, from an image that
+// changed.
 func (c *cursor) next() (uint64, uint32, error) {
 	b, err := c.r.read(4)
 	if err != nil {
 		return 0, 0, err
 	}
 	w := binary.LittleEndian.Uint32(b)
+	size, err := c.f.checkWord(c.i, w)
+	if err != nil {
+		return 0, 0, err
+	}
 	off := c.off
-	c.off += uint64(w &^ dataRaw)
+	c.off += size
 	c.i++
 	return off, w, nil
 }

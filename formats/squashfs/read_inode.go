@@ -100,7 +100,8 @@ func (im *Image) inode(ref uint64) (*Inode, error) {
 		return nil, err
 	}
 	n := &Inode{im: im, ref: ref}
-	if err := n.parse(im.metaReader(&im.inodes, p)); err != nil {
+	r := im.metaReader(&im.inodes, p)
+	if err := n.parse(&r); err != nil {
 		return nil, err
 	}
 	if err := im.checkNumber(n); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 )
 
@@ -23,7 +24,7 @@ type metaTable struct {
 // scanMeta finds the metadata blocks of a table.
 func (im *Image) scanMeta(name string, start, end uint64) (metaTable, error) {
 	t := metaTable{name: name, start: start, end: end}
-	if end-start > maxUint32 {
+	if end-start > math.MaxUint32 {
 		// References hold a block's offset in 32 bits.
 		return t, corrupt("%s at %d is %d bytes long, more than squashfs can address", name, start, end-start)
 	}
@@ -168,8 +169,8 @@ type metaReader struct {
 	tmp []byte
 }
 
-func (im *Image) metaReader(t *metaTable, p uint64) *metaReader {
-	return &metaReader{im: im, t: t, p: p}
+func (im *Image) metaReader(t *metaTable, p uint64) metaReader {
+	return metaReader{im: im, t: t, p: p}
 }
 
 func (r *metaReader) seek(p uint64) {

@@ -422,7 +422,8 @@ func TestFileInodeChoice(t *testing.T) {
 		if in.nblocks != uint64(len(rec.sizes)) {
 			t.Errorf("%+v: %d blocks, want %d", c, in.nblocks, len(rec.sizes))
 		} else if in.nblocks > 0 {
-			b, err := im.metaReader(&im.inodes, in.list).read(4 * int(in.nblocks))
+			r := im.metaReader(&im.inodes, in.list)
+			b, err := r.read(4 * int(in.nblocks))
 			if err != nil {
 				t.Fatal(err)
 			}
