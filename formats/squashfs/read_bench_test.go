@@ -208,22 +208,46 @@ func BenchmarkReadAll(b *testing.B) {
 	}
 }
 
-// readEvery reads every file of tr from im to io.Discard, the files cut
-// into as many runs as there are workers: neighbours share fragment
+// runs cuts n files, whose sizes size gives, into a run for each of
+// workers, of about the same number of bytes: neighbours share fragment
 // blocks, which workers taking files in turn would wait for each other to
-// decompress.
+// decompress. It returns where each run starts, and n.
+func runs(n, workers int, size func(int) int64) []int {
+	var total int64
+	for i := range n {
+		total += size(i)
+	}
+	starts := []int{0}
+	var sum int64
+	for i := range n {
+		if len(starts) < workers && sum >= total*int64(len(starts))/int64(workers) {
+			starts = append(starts, i)
+		}
+		sum += size(i)
+	}
+	for len(starts) <= workers {
+		starts = append(starts, n)
+	}
+	starts[workers] = n
+	return starts[:workers+1]
+}
+
+// readEvery reads every file of tr from im to io.Discard, on workers
+// goroutines, each a run of files (see runs).
 func readEvery(im *Image, tr *pack.Tree, workers int) error {
-	var files []string
-	for _, e := range tr.Entries {
-		if e.Kind == pack.File {
-			files = append(files, e.Path)
+	var files []*pack.Entry
+	for i := range tr.Entries {
+		if e := &tr.Entries[i]; e.Kind == pack.File {
+			files = append(files, e)
 		}
 	}
+	at := runs(len(files), workers, func(i int) int64 { return files[i].Size })
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			for _, p := range files[w*len(files)/workers : (w+1)*len(files)/workers] {
+			for _, e := range files[at[w]:at[w+1]] {
+				p := e.Path
 				f, err := im.Open(p)
 				if err != nil {
 					errs <- err
@@ -299,8 +323,8 @@ func BenchmarkVsUnsquashfs(b *testing.B) {
 
 // extract writes every entry of im under dir, as a launcher's cache
 // would, without the care (atomic rename, verification) it needs: the
-// directories and symlinks first, then the files, cut into a run per
-// worker (see readEvery), and the directories' modes and mtimes last.
+// directories and symlinks first, then the files, a run of them for each
+// worker (see runs), and the directories' modes and mtimes last.
 func extract(im *Image, dir string, workers int) error {
 	type file struct {
 		p string
@@ -356,11 +380,12 @@ func extract(im *Image, dir string, workers int) error {
 	if err := walk(dir, im.Root()); err != nil {
 		return err
 	}
+	at := runs(len(files), workers, func(i int) int64 { return files[i].n.Size() })
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			for _, f := range files[w*len(files)/workers : (w+1)*len(files)/workers] {
+			for _, f := range files[at[w]:at[w+1]] {
 				if err := extractFile(f.n, f.p); err != nil {
 					errs <- err
 					return
