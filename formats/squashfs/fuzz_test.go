@@ -114,7 +114,8 @@ func fuzzTree(data []byte) (*pack.Tree, Options) {
 }
 
 // FuzzWrite writes trees built from fuzz input and reads each image back
-// with the Go reader, which checks the structure the kernel relies on.
+// with the package's reader (Open), which checks the structure the kernel
+// relies on, and the checks of gpack's own layout (check_test.go).
 // On the seed corpus (go test without -fuzz) unsquashfs reads each image
 // too; in a fuzzing loop that would be too slow, and TestProperty runs it
 // on thousands of entries instead.
