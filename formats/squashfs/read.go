@@ -354,7 +354,7 @@ func (im *Image) openXattrs(start uint64) (uint64, error) {
 // readAt reads len(p) bytes at off, which must lie within the bytes used.
 func (im *Image) readAt(p []byte, off uint64, what string) error {
 	if off > im.sb.bytesUsed || uint64(len(p)) > im.sb.bytesUsed-off {
-		return corrupt("%s at %d+%d runs past the end of the image at %d", what, off, len(p), im.sb.bytesUsed)
+		return corrupt("%s: %d bytes at %d, past the end of the image at %d", what, len(p), off, im.sb.bytesUsed)
 	}
 	n, err := im.r.ReadAt(p, int64(off))
 	if n == len(p) {

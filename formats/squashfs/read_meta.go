@@ -255,7 +255,7 @@ func (im *Image) openLookup(name string, at, count uint64, entrySize int, next u
 			limit = t.blocks[k+1]
 		}
 		if b < im.dataStart || b >= limit || limit-b > 2+metaSize {
-			return t, corrupt("%s: block %d at %d: not before the next at %d, within a metadata block", name, k, b, limit)
+			return t, corrupt("%s: its block %d at %d does not lie before %d (its next block, or its index) and within 8194 bytes of it", name, k, b, limit)
 		}
 	}
 	return t, nil
