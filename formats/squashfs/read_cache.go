@@ -1,6 +1,9 @@
 package squashfs
 
-import "sync"
+import (
+	"errors"
+	"sync"
+)
 
 // blockCache keeps decompressed blocks for reuse, in two LRU lists of
 // bounded size: metadata blocks (8 KiB each: inodes, directories, lookup
@@ -87,27 +90,37 @@ func (c *blockCache) get(k cacheKey, l *lru, load func() ([]byte, error)) ([]byt
 	e := &cacheEntry{key: k, done: make(chan struct{})}
 	c.m[k] = e
 	c.mu.Unlock()
+	// Whatever load does, even panic, the entry is finished, so that no
+	// waiter waits for ever.
+	data, err := []byte(nil), errLoadFailed
+	defer c.finish(e, l, &data, &err)
+	data, err = load()
+	return data, err
+}
 
-	data, err := load()
+// errLoadFailed is what waiters get if a load panics.
+var errLoadFailed = errors.New("squashfs: reading a block failed")
 
+// finish records the result of loading e, wakes its waiters, and keeps it
+// in l if it fits, evicting the least recently used blocks.
+func (c *blockCache) finish(e *cacheEntry, l *lru, data *[]byte, err *error) {
 	c.mu.Lock()
-	e.data, e.err = data, err
+	defer c.mu.Unlock()
+	e.data, e.err = *data, *err
 	close(e.done)
 	e.done = nil
-	if err != nil || int64(cap(data)) > l.max {
-		delete(c.m, k)
-	} else {
-		l.pushFront(e)
-		l.used += int64(cap(data))
-		for l.used > l.max {
-			old := l.head.prev
-			l.unlink(old)
-			l.used -= int64(cap(old.data))
-			delete(c.m, old.key)
-		}
+	if e.err != nil || int64(cap(e.data)) > l.max {
+		delete(c.m, e.key)
+		return
 	}
-	c.mu.Unlock()
-	return data, err
+	l.pushFront(e)
+	l.used += int64(cap(e.data))
+	for l.used > l.max {
+		old := l.head.prev
+		l.unlink(old)
+		l.used -= int64(cap(old.data))
+		delete(c.m, old.key)
+	}
 }
 
 // peek returns block k if it is cached, without loading it or counting it

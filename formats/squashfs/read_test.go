@@ -816,3 +816,38 @@ func TestReadLookupIndex(t *testing.T) {
 		t.Errorf("%d entries, want 300", n)
 	}
 }
+
+// TestReadCachePanic checks that a block whose loading panics does not
+// leave the goroutines waiting for it waiting for ever, and is not kept.
+func TestReadCachePanic(t *testing.T) {
+	c := newBlockCache(1 << 20)
+	k := cacheKey{1, 2}
+	started, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer func() { recover() }()
+		c.get(k, &c.data, func() ([]byte, error) {
+			close(started)
+			<-release
+			panic("a bug")
+		})
+	}()
+	<-started
+	waiter := make(chan error)
+	go func() {
+		_, err := c.get(k, &c.data, func() ([]byte, error) { return []byte("again"), nil })
+		waiter <- err
+	}()
+	time.Sleep(10 * time.Millisecond) // the waiter finds the load under way
+	close(release)
+	select {
+	case err := <-waiter:
+		if err == nil {
+			t.Log("the waiter came after the failed load and loaded the block itself")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiter waits for ever")
+	}
+	if b, err := c.get(k, &c.data, func() ([]byte, error) { return []byte("new"), nil }); err != nil || string(b) == "" {
+		t.Errorf("after a panic: %q, %v", b, err)
+	}
+}
