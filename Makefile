@@ -42,6 +42,7 @@ FUZZ_TARGETS := \
 	./formats/compress/:FuzzPipeline:$(FUZZTIME) \
 	./formats/compress/:FuzzRoundTrip:$(COMPRESS_FUZZ) \
 	./formats/squashfs/:FuzzWrite:$(SQUASHFS_FUZZ) \
+	./formats/squashfs/:FuzzRead:$(FUZZTIME) \
 	./launcher/contract/:FuzzParseManifest:$(FUZZTIME)
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -28,6 +28,10 @@ echo "## the squashfs writer against mksquashfs on the Go toolchain (best of 3, 
 go test -run '^$' -bench BenchmarkVsMksquashfs -benchtime 3x -timeout 60m ./formats/squashfs/ | grep -E '^Benchmark'
 
 echo
+echo "## the squashfs reader against unsquashfs -d on the Go toolchain's image"
+go test -run '^$' -bench BenchmarkVsUnsquashfs -benchtime 3x -timeout 60m ./formats/squashfs/ | grep -E '^Benchmark'
+
+echo
 echo "## gpack pack -f docker, the layer cache and --push"
 bench/image.sh
 

@@ -1,8 +1,9 @@
 // Package squashfs writes a pack.Tree as a SquashFS 4.0 image, the file
-// system that the kernel mounts and Singularity/Apptainer runs. It is
-// gpack's own writer, made from the format documentation (the kernel's
-// Documentation/filesystems/squashfs.rst and squashfs_fs.h,
-// squashfs-tools-ng's doc/format.adoc): no mksquashfs, no copy of the tree.
+// system that the kernel mounts and Singularity/Apptainer runs, and reads
+// images back. It is gpack's own writer and reader, made from the format
+// documentation (the kernel's Documentation/filesystems/squashfs.rst and
+// squashfs_fs.h, squashfs-tools-ng's doc/format.adoc): no mksquashfs, no
+// copy of the tree.
 //
 // # Streaming
 //
@@ -70,6 +71,80 @@
 // mksquashfs's: gzip 9, zstd 15, lz4 fast. The Go encoders are not the C
 // ones: images are a little larger than mksquashfs's (see the package
 // README for measurements).
+//
+// # Reading
+//
+// Open reads an image from an io.ReaderAt (an *os.File, or a section of one,
+// such as the image inside an AppImage) and gives an *Image: an io/fs file
+// system (fs.StatFS, fs.ReadDirFS and fs.ReadLinkFS; symlinks are followed
+// as in a chroot at the image's root; names that are not UTF-8, which io/fs
+// cannot take, only through Lookup and the inodes), and under it, the
+// inodes: Image.Root, Image.Inode by number (through the export table),
+// Image.Lookup by path, Inode.Lookup of a name in a directory (through its
+// index, as the kernel does: the one metadata block where the name would
+// be), Inode.OpenDir for the entries in order, and Inode.Open for a File
+// with ReadAt (safe for concurrent use), Read, Seek and WriteTo. That is
+// what a FUSE server asks (lookup, getattr with inode numbers for node ids,
+// readdir, read, readlink) and what an extractor does. Images from other
+// writers read too: mksquashfs's and gensquashfs's, with owners, devices,
+// fifos, sockets, xattrs (which are not read), without an export table or
+// fragments (TestReadOtherWriters). lzma and lzo compression, and xz blocks
+// with BCJ filters, give errors that wrap errors.ErrUnsupported.
+//
+// Memory does not grow with the files, only with the metadata, a little, and
+// with what callers hold. Open reads the superblock, the lookup tables'
+// indexes, the id table and the root inode, and walks the headers of the
+// inode and directory tables' metadata blocks (64 KiB read at a time,
+// nothing decompressed) to know where each block starts: 4 bytes per 8 KiB
+// block of metadata (456 bytes for the Go toolchain's 15,000 files). All
+// else is read when asked for, through one cache of decompressed blocks, at
+// most ReadOptions.CacheSize bytes (DefaultCacheSize, 32 MiB): a quarter for
+// metadata, the rest for data and fragment blocks, each in LRU order, so
+// that reading through large files does not push out the metadata every
+// lookup needs. Goroutines that want a block being decompressed wait for it
+// instead of decompressing it again. A File keeps 8 bytes per 64 blocks
+// (where they start; a block's offset is found by adding up at most 63 sizes
+// from there), and for Read and WriteTo a buffer of one block, which they
+// fill without adding to the cache (but fragments, which many files share);
+// an Inode of a large directory keeps its index.
+//
+// Every field is checked before it is used, and a block is read only where
+// the layout puts it. The superblock: magic, version, block size and log,
+// counts, the compressor and its options as the kernel checks them, bytes
+// used against the image's size. The tables: each where the one after it
+// says it ends, lookup table blocks as the kernel checks them, every
+// metadata block's header, every block but a table's last one holding 8 KiB;
+// references to blocks that start where they say. Inodes: type, mode bits,
+// owner and group indexes, a number within the count that the export table
+// gives that inode, link counts, sizes, fragment indexes and tails, block
+// sizes within the block size and blocks within the data area, symlink
+// targets of 1 to 4095 bytes without NUL, xattr indexes. Listings: headers
+// of at most 256 entries for inode blocks that exist, names of 1 to 256
+// bytes without a slash or NUL and not . or .., in increasing order, entry
+// types and inode numbers that match the inodes, the listing read to its
+// last byte; and their indexes: in order, within the listing, in the
+// metadata block they say, at a header whose first name they hold. Blocks
+// decompress to exactly their size: the output is bounded before it is made,
+// and xz's dictionary is checked before the decoder allocates it. So no
+// allocation is larger than the image or these limits make it, whatever a
+// field says, and a panic in a decompressor (other people's code, fed
+// whatever an image holds) becomes an error. Errors wrap ErrCorrupt and say
+// what and where, as "squashfs: corrupt image: the listing of directory 12,
+// at 40 of its 96 bytes (offset 73912+1040): "b" comes after "c": names are
+// not in order". Not checked, as the kernel does not: the superblock's flags
+// but those for compressor options, uncompressed data and fragments; unused
+// fields; that every inode is reachable; the sparse count, which only
+// st_blocks shows. The tests check those too, of the images Write makes
+// (check_test.go).
+//
+// Cycles cannot be made. An entry that names a directory is taken only if
+// that directory's parent is the directory that lists it and it is not the
+// root; and no two directories share an inode number (the export table's
+// entry for the number must be the inode itself; without an export table,
+// the numbers of the directories read are remembered, a map entry each).
+// Then the directories form a tree, since a cycle needs a directory that two
+// others list with one number. A path goes through at most 40 symlinks
+// (ELOOP). Tables are read forwards only, so no reference loops.
 //
 // # Limits
 //

@@ -202,14 +202,14 @@ func wants(t *pack.Tree) []want {
 }
 
 // checkRead compares what the Go reader read back with the tree.
-func checkRead(t testing.TB, tr *pack.Tree, got []readEntry, im *sqImage) {
+func checkRead(t testing.TB, tr *pack.Tree, got []readEntry, im *imageStats) {
 	t.Helper()
 	ws := wants(tr)
 	if len(got) != len(ws) {
 		t.Fatalf("read back %d entries, tree has %d", len(got), len(ws))
 	}
-	if im.sb.mkfsTime != uint32(tr.Mtime.Unix()) {
-		t.Errorf("mkfs time %d, want %d", im.sb.mkfsTime, tr.Mtime.Unix())
+	if im.mkfsTime != uint32(tr.Mtime.Unix()) {
+		t.Errorf("mkfs time %d, want %d", im.mkfsTime, tr.Mtime.Unix())
 	}
 	inos := map[string]uint32{}
 	for i, w := range ws {
@@ -252,7 +252,7 @@ func checkRead(t testing.TB, tr *pack.Tree, got []readEntry, im *sqImage) {
 
 // readBack reads an image with the Go reader, checks it and compares it
 // with the tree.
-func readBack(t testing.TB, tr *pack.Tree, img []byte) *sqImage {
+func readBack(t testing.TB, tr *pack.Tree, img []byte) *imageStats {
 	t.Helper()
 	got, im, err := readImage(img)
 	if err != nil {

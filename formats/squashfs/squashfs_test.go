@@ -404,27 +404,54 @@ func TestFileInodeChoice(t *testing.T) {
 		bs := int64(128 << 10)
 		rec := &dataRec{start: c.start, frag: noFragment, sizes: make([]uint32, c.size/bs), sparse: c.sparse}
 		if c.size%bs != 0 {
-			rec.frag, rec.fragOff = 7, 99
+			rec.frag, rec.fragOff = 7, uint32(bs-c.size%bs) // the tail at the end of the block
 		}
 		for i := range rec.sizes {
 			rec.sizes[i] = uint32(i + 1)
 		}
 		n := &node{entry: &pack.Entry{Size: c.size, Mode: 0o755}, nlink: c.nlink, ino: 5, data: &dataRec{same: rec}}
-		b := fileInode(nil, n, 42)
-		im := &sqImage{blockSize: int(bs), inodes: b, inodeMap: map[uint64]uint64{0: 0}, export: make([]uint64, 5)}
-		im.sb.inodes = 5
+		im := inodeImage(t, fileInode(nil, n, 42), int(bs), 5, 8)
 		in, err := im.inode(0)
 		if err != nil {
 			t.Fatalf("%+v: %v", c, err)
 		}
 		if in.typ != c.wantType || in.size != uint64(c.size) || in.start != c.start || in.nlink != c.nlink ||
-			in.sparse != c.wantSparseWord || in.frag != rec.frag || in.offset != rec.fragOff || in.mode != 0o755 || in.mtime != 42 || in.ino != 5 {
+			in.sparse != c.wantSparseWord || in.frag != rec.frag || in.fragOff != rec.fragOff || in.perm != 0o755 || in.mtime != 42 || in.ino != 5 {
 			t.Errorf("%+v: read back %+v", c, in)
 		}
-		if len(in.blocks) != len(rec.sizes) || (len(rec.sizes) > 0 && in.blocks[len(in.blocks)-1] != rec.sizes[len(rec.sizes)-1]) {
-			t.Errorf("%+v: block list %d entries, want %d", c, len(in.blocks), len(rec.sizes))
+		if in.nblocks != uint64(len(rec.sizes)) {
+			t.Errorf("%+v: %d blocks, want %d", c, in.nblocks, len(rec.sizes))
+		} else if in.nblocks > 0 {
+			r := im.metaReader(&im.inodes, in.list)
+			b, err := r.read(4 * int(in.nblocks))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last := le32(b[len(b)-4:]); last != rec.sizes[len(rec.sizes)-1] {
+				t.Errorf("%+v: last block size %d, want %d", c, last, rec.sizes[len(rec.sizes)-1])
+			}
 		}
 	}
+}
+
+// inodeImage returns an Image whose inode table holds one inode, b, for
+// reading inodes on their own: block size bs, the number of inodes and
+// fragments given, one id, no export table.
+func inodeImage(t testing.TB, b []byte, bs int, inodes, frags uint32) *Image {
+	t.Helper()
+	m := newMetaWriter(noneCodec{})
+	m.write(b)
+	table, err := m.finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := &Image{r: bytes.NewReader(table), ids: []uint32{0}, cache: newBlockCache(0)}
+	im.sb = superblock{inodes: inodes, blockSize: uint32(bs), fragments: frags, bytesUsed: uint64(len(table))}
+	im.src.New = func() any { b := make([]byte, bs+metaSize+2); return &b }
+	if im.inodes, err = im.scanMeta("inode table", 0, uint64(len(table))); err != nil {
+		t.Fatal(err)
+	}
+	return im
 }
 
 // TestHugeSparseFile packs a 5 GiB sparse file (from disk; it costs no
