@@ -3,12 +3,16 @@
 package meta
 
 import (
+	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gpack/gpack/internal/need"
 )
 
 // repoRoot is the module root, two levels above this package.
@@ -90,5 +94,41 @@ func TestUnsafeFiles(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// builtOnPurpose are the executables the repository holds on purpose: the
+// launchers gpack embeds (launcher/launcherbin/build.sh writes them).
+var builtOnPurpose = map[string]bool{
+	"launcher/launcherbin/gpack-launcher-amd64": true,
+	"launcher/launcherbin/gpack-launcher-arm64": true,
+}
+
+// TestNoBuildOutput fails when git tracks an ELF file other than the
+// embedded launchers: a `go build` or `go test -c` run in a package
+// directory leaves one there, and a commit of it adds megabytes to every
+// clone for ever.
+func TestNoBuildOutput(t *testing.T) {
+	out, err := exec.Command("git", "-C", repoRoot, "ls-files", "-z").Output()
+	if err != nil {
+		if need.CI() {
+			t.Fatalf("git ls-files: %v", err)
+		}
+		t.Skipf("git ls-files: %v (not a git checkout?)", err)
+	}
+	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		if name == "" || builtOnPurpose[name] || strings.HasPrefix(name, "testdata/") || strings.Contains(name, "/testdata/") {
+			continue
+		}
+		f, err := os.Open(filepath.Join(repoRoot, name))
+		if err != nil {
+			continue // deleted in the work tree, not yet committed
+		}
+		head := make([]byte, 4)
+		n, _ := io.ReadFull(f, head)
+		f.Close()
+		if n == 4 && string(head) == "\x7fELF" {
+			t.Errorf("%s is an ELF file tracked by git: build output, remove it (git rm --cached) and ignore it", name)
+		}
 	}
 }
