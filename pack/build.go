@@ -70,6 +70,11 @@ type Options struct {
 	// Mtime is every entry's modification time (default: 1 s after the
 	// epoch, as guix pack and Nix use).
 	Mtime time.Time
+	// Profile is the profile NewProfile made of several items, which the
+	// pack holds as an item of its own and in whose place the -S links,
+	// the -R wrappers and images' /bin point; nil when one item is its
+	// own profile (the first root).
+	Profile *Profile
 	// Extra are more entries (directories and generated files, such as
 	// the Apptainer metadata of Singularity), added with their parents
 	// after everything else.
@@ -91,11 +96,18 @@ func Build(ctx context.Context, g *closure.Graph, opts Options) (*Tree, error) {
 		opts.Mtime = time.Unix(1, 0)
 	}
 	t := &Tree{Store: g.Store, Items: g.Requisites(g.Roots...), Roots: g.Roots, Mtime: opts.Mtime.UTC()}
+	if len(g.Roots) > 0 {
+		t.Profile = g.Roots[0]
+	}
+	if opts.Profile != nil {
+		t.Profile = opts.Profile.Path
+		t.Items = append(t.Items, opts.Profile.Path)
+	}
 	storeRel := strings.TrimPrefix(g.Store, "/")
 	if storeRel == "" {
 		return nil, fmt.Errorf("the store directory cannot be /")
 	}
-	b := &builder{t: t, g: g, index: map[string]int{}}
+	b := &builder{t: t, g: g, view: opts.Profile, index: map[string]int{}}
 
 	comps := strings.Split(storeRel, "/")
 	for i := range comps {
@@ -110,6 +122,14 @@ func Build(ctx context.Context, g *closure.Graph, opts Options) (*Tree, error) {
 	for _, item := range t.Items {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if opts.Profile != nil && item == opts.Profile.Path {
+			for _, e := range opts.Profile.entries(storeRel + "/" + filepath.Base(item)) {
+				if err := b.add(e); err != nil {
+					return nil, err
+				}
+			}
+			continue
 		}
 		if err := b.walk(ctx, item, storeRel+"/"+filepath.Base(item)); err != nil {
 			return nil, err
@@ -148,6 +168,7 @@ func Build(ctx context.Context, g *closure.Graph, opts Options) (*Tree, error) {
 type builder struct {
 	t     *Tree
 	g     *closure.Graph
+	view  *Profile       // the made profile's paths, and the host's
 	index map[string]int // path -> entry index
 }
 
@@ -240,7 +261,7 @@ func readError(p string, err error) error {
 
 // symlink adds a -S link, relative to its own directory.
 func (b *builder) symlink(s LinkRequest, g *closure.Graph) error {
-	if len(g.Roots) == 0 {
+	if b.t.Profile == "" {
 		return fmt.Errorf("-S needs an item to point into")
 	}
 	storeRel := strings.TrimPrefix(g.Store, "/")
@@ -248,12 +269,12 @@ func (b *builder) symlink(s LinkRequest, g *closure.Graph) error {
 	if link == storeRel || strings.HasPrefix(link, storeRel+"/") || strings.HasPrefix(storeRel, link+"/") {
 		return &usererr.Error{Path: s.Link, What: "-S link would replace the store or one of its parents", Fix: "choose a LINK outside " + g.Store}
 	}
-	target := strings.TrimPrefix(g.Roots[0], "/")
+	target := strings.TrimPrefix(b.t.Profile, "/")
 	if s.Target != "" {
 		target += "/" + s.Target
 	}
-	if _, err := os.Lstat("/" + target); err != nil {
-		return &usererr.Error{Path: "/" + target, What: "-S target does not exist in the first item", Fix: "TARGET is relative to " + g.Roots[0]}
+	if _, err := b.view.Lstat("/" + target); err != nil {
+		return &usererr.Error{Path: "/" + target, What: "-S target does not exist in the profile", Fix: "TARGET is relative to " + b.t.Profile}
 	}
 	rel, err := filepath.Rel(path.Dir(link), target)
 	if err != nil {
@@ -273,13 +294,17 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 	}
 	programs := map[string]string{}
 	from := map[string]string{} // name -> the item that offers it
-	for _, item := range g.Roots {
+	roots := g.Roots
+	if b.view != nil {
+		roots = []string{b.view.Path}
+	}
+	for _, item := range roots {
 		mine := map[string]bool{}
 		for _, dir := range []string{"bin", "sbin"} {
-			if fi, err := os.Stat(item + "/" + dir); err != nil || !fi.IsDir() {
+			if fi, err := b.view.Stat(item + "/" + dir); err != nil || !fi.IsDir() {
 				continue
 			}
-			ents, err := os.ReadDir(item + "/" + dir)
+			ents, err := b.view.ReadDir(item + "/" + dir)
 			if err != nil {
 				return readError(item+"/"+dir, err)
 			}
@@ -293,7 +318,7 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 				if other, ok := from[name]; ok {
 					// A profile and the package it links to offer
 					// one file under one name: nothing to choose.
-					if opts.FirstWins || sameFile(programs[name], prog) {
+					if opts.FirstWins || b.sameFile(programs[name], prog) {
 						continue
 					}
 					return &usererr.Error{Path: prog, What: "program name " + name + " is offered by both " + other + " and " + item, Fix: "pack one of them, or pass --collisions=first to keep the first item's"}
@@ -307,7 +332,7 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 		}
 	}
 	if len(programs) == 0 {
-		return &usererr.Error{Path: g.Roots[0], What: "no executable in bin/ or sbin/ of the given items, so -R has nothing to wrap", Fix: "give the item (or profile) that holds the programs"}
+		return &usererr.Error{Path: b.t.Profile, What: "no executable in bin/ or sbin/ of the given items, so -R has nothing to wrap", Fix: "give the item (or profile) that holds the programs"}
 	}
 	manifest, err := opts.Manifest(g.Store, programs)
 	if err != nil {
@@ -358,7 +383,7 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 // the file it read.
 func (b *builder) programArch(programs map[string]string) (string, string, error) {
 	for _, name := range slices.Sorted(maps.Keys(programs)) {
-		real, err := filepath.EvalSymlinks(programs[name])
+		real, err := b.view.EvalSymlinks(programs[name])
 		if err != nil {
 			continue
 		}
@@ -390,20 +415,20 @@ func (b *builder) programArch(programs map[string]string) (string, string, error
 
 // sameFile reports whether two programs are, after their symlinks, one
 // file.
-func sameFile(a, b string) bool {
-	ra, err1 := filepath.EvalSymlinks(a)
-	rb, err2 := filepath.EvalSymlinks(b)
+func (b *builder) sameFile(x, y string) bool {
+	ra, err1 := b.view.EvalSymlinks(x)
+	rb, err2 := b.view.EvalSymlinks(y)
 	return err1 == nil && err2 == nil && ra == rb
 }
 
 // runnable reports whether prog, after its symlinks, is an executable
 // regular file of the closure.
 func (b *builder) runnable(g *closure.Graph, prog string) bool {
-	fi, err := os.Stat(prog)
+	fi, err := b.view.Stat(prog)
 	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
 		return false
 	}
-	real, err := filepath.EvalSymlinks(prog)
+	real, err := b.view.EvalSymlinks(prog)
 	if err != nil {
 		return false
 	}

@@ -2,7 +2,6 @@ package pack
 
 import (
 	"fmt"
-	"os"
 	"path"
 	"strings"
 
@@ -16,12 +15,17 @@ import (
 // refused: a program of another item is named by its store path); an
 // absolute path in the store names itself. It returns the absolute store
 // path, which must lie in an item of the closure and be an executable
-// file (after its symlinks); "" stays "".
-func EntryPoint(g *closure.Graph, s string) (string, error) {
+// file (after its symlinks); "" stays "". prof is the profile made of
+// several items, whose bin/ "bin/x" then names; nil when the first root
+// item is the profile.
+func EntryPoint(g *closure.Graph, prof *Profile, s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
 	profile := g.Roots[0]
+	if prof != nil {
+		profile = prof.Path
+	}
 	bad := func(what string) error {
 		return &usererr.Error{Kind: usererr.Usage, Path: s, What: "--entry-point " + what,
 			Fix: "give a program of the first item, as bin/NAME or " + profile + "/bin/NAME, or the store path of another item's program"}
@@ -35,10 +39,10 @@ func EntryPoint(g *closure.Graph, s string) (string, error) {
 	}
 	rel, ok := strings.CutPrefix(p, g.Store+"/")
 	item, _, _ := strings.Cut(rel, "/")
-	if !ok || g.Items[g.Store+"/"+item] == nil {
+	if !ok || (g.Items[g.Store+"/"+item] == nil && (prof == nil || g.Store+"/"+item != prof.Path)) {
 		return "", bad(fmt.Sprintf("%s is not inside an item of the closure", p))
 	}
-	fi, err := os.Stat(p)
+	fi, err := prof.Stat(p)
 	switch {
 	case err != nil:
 		return "", bad(fmt.Sprintf("%s does not exist", p))
@@ -52,13 +56,14 @@ func EntryPoint(g *closure.Graph, s string) (string, error) {
 	return p, nil
 }
 
-// ImageLinks returns links with the /bin that images get, as guix pack
+// ImageLinks returns the -S links with the /bin that images get, as guix pack
 // gives its squashfs and docker images one: WrappersLink (-S /bin=bin),
 // unless a link names /bin already, or relocatable puts the wrappers there
 // (they run the store's programs in place inside a container), or the
 // profile has no bin/.
-func ImageLinks(links []LinkRequest, profile string, relocatable bool) []LinkRequest {
-	if relocatable {
+func (o *Options) ImageLinks(profile string) []LinkRequest {
+	links := o.Symlinks
+	if o.Relocatable {
 		return links
 	}
 	for _, l := range links {
@@ -66,7 +71,7 @@ func ImageLinks(links []LinkRequest, profile string, relocatable bool) []LinkReq
 			return links
 		}
 	}
-	if fi, err := os.Stat(profile + "/bin"); err == nil && fi.IsDir() {
+	if fi, err := o.Profile.Stat(profile + "/bin"); err == nil && fi.IsDir() {
 		return append(links, WrappersLink)
 	}
 	return links

@@ -32,7 +32,7 @@ func TestEntryPoint(t *testing.T) {
 		{"../" + filepath.Base(hello) + "/bin/hello", "", hello + "/bin/hello is outside the first item " + profile},
 		{"etc/profile", "", profile + "/etc/profile cannot be executed"},
 	} {
-		got, err := EntryPoint(g, tc.in)
+		got, err := EntryPoint(g, nil, tc.in)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) || usererr.KindOf(err) != usererr.Usage {
 				t.Errorf("EntryPoint(%q): %q, %v; want a usage error saying %q", tc.in, got, err, tc.err)
@@ -61,7 +61,7 @@ func TestImageLinks(t *testing.T) {
 		{"-R", nil, profile, true, nil},
 		{"no bin/", nil, ts.Path("noref"), false, nil},
 	} {
-		got := ImageLinks(tc.links, tc.profile, tc.relocatable)
+		got := (&Options{Symlinks: tc.links, Relocatable: tc.relocatable}).ImageLinks(tc.profile)
 		if len(got) != len(tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 			continue

@@ -2,7 +2,6 @@ package pack
 
 import (
 	"io/fs"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -20,6 +19,9 @@ type SingularityOptions struct {
 	// Links are the tree's -S links: an /etc among them (or below it)
 	// takes the place of the /etc files made for Charliecloud.
 	Links []LinkRequest
+	// View is the profile gpack made, through which Profile's files are
+	// looked at (nil: the host's).
+	View *Profile
 }
 
 // Singularity returns what Apptainer and Singularity expect in an image
@@ -44,7 +46,7 @@ func Singularity(o SingularityOptions) []Entry {
 	var env strings.Builder
 	env.WriteString("# Written by gpack: the environment of the pack's profile.\n")
 	env.WriteString("export PATH=" + strconv.Quote(o.Profile+"/bin:"+o.Profile+"/sbin") + "\"${PATH:+:}$PATH\"\n")
-	if fi, err := os.Stat(o.Profile + "/etc/profile"); err == nil && fi.Mode().IsRegular() {
+	if fi, err := o.View.Stat(o.Profile + "/etc/profile"); err == nil && fi.Mode().IsRegular() {
 		env.WriteString("GUIX_PROFILE=" + strconv.Quote(o.Profile) + "\n")
 		env.WriteString(". " + strconv.Quote(o.Profile+"/etc/profile") + "\n")
 	}

@@ -167,6 +167,10 @@ type Tree struct {
 	Items []string
 	// Roots are the items the pack was asked for.
 	Roots []string
+	// Profile is the item whose bin/ the pack's programs come from and
+	// into which -S links point: the profile gpack made of several
+	// items (Options.Profile), else the first root.
+	Profile string
 	// Programs maps each wrapper name of a relocatable pack to the store
 	// program it runs; empty for other packs.
 	Programs map[string]string

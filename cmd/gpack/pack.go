@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,7 @@ type PackOptions struct {
 	ImageTag    string
 	Relocatable bool
 	Symlinks    []string
+	Manifest    string
 	EntryPoint  string
 	Output      string
 	Collisions  string
@@ -72,7 +74,8 @@ func (o *PackOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringArrayVarP(&o.Symlinks, "symlink", "S", nil, "add a relative symlink LINK=TARGET into the first item, e.g. -S /bin=bin (repeatable; with -R, /bin=bin is the wrappers)")
 	f.StringVar(&o.EntryPoint, "entry-point", "", "the program images run: bin/NAME or /bin/NAME of the first item, or a store path (squashfs runscript, docker and oci Entrypoint)")
 	f.StringVarP(&o.Output, "output", "o", "", "output (default in the current directory: <first-item-name>.tar.gz (or the -C's extension), .squashfs, .docker.tar, or the .oci layout directory; -f oci -o X.tar writes an oci-archive; - is standard output, for tarball, docker and oci)")
-	f.StringVar(&o.Collisions, "collisions", "error", "with -R, when two items offer the same program name: error or first")
+	f.StringVarP(&o.Manifest, "manifest", "m", "", "pack the store paths FILE lists (one a line), or the packages of a Nix or Guix profile (its directory or manifest), as one profile")
+	f.StringVar(&o.Collisions, "collisions", "error", "when two items offer different files at one path of the profile: error or first (the item given first)")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress display")
 	f.BoolVar(&o.JSON, "json", false, "print a JSON summary instead of the output path")
 }
@@ -120,7 +123,7 @@ layout directory need a file. A flag that the chosen -f does not take
 
 --entry-point bin/NAME, /bin/NAME and the store path of NAME mean the same
 program of the first item in every format.` + exitStatusHelp,
-		Args: minArgs(1),
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cmd.Flags().Visit(func(f *pflag.Flag) { opts.given = append(opts.given, f.Name) })
 			return runPack(cmd.Context(), opts, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -215,6 +218,16 @@ func runPack(ctx context.Context, opts PackOptions, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
+	if opts.Manifest != "" {
+		listed, err := readManifest(opts.Manifest)
+		if err != nil {
+			return err
+		}
+		args = append(slices.Clip(args), listed...)
+	}
+	if len(args) == 0 {
+		return &usererr.Error{Kind: usererr.Usage, What: "gpack pack needs a store item (PATH...) or -m FILE", Fix: "see 'gpack pack --help'"}
+	}
 	f, fo := req.format, &req.opts
 	// An output that cannot be written fails before the closure is read;
 	// the default one is named after the first item, which is found
@@ -234,15 +247,26 @@ func runPack(ctx context.Context, opts PackOptions, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	if fo.EntryPoint, err = pack.EntryPoint(g, opts.EntryPoint); err != nil {
+	prof, err := packProfile(g, args, opts.Store, opts.Collisions == "first")
+	if err != nil {
+		return err
+	}
+	if fo.EntryPoint, err = pack.EntryPoint(g, prof, opts.EntryPoint); err != nil {
 		return err
 	}
 	fo.Image.References = g.References()
-	popts := pack.Options{Symlinks: req.links, FirstWins: opts.Collisions == "first", Mtime: req.mtime}
+	profile := g.Roots[0]
+	if prof != nil {
+		// The profile references the items it unites, and nothing
+		// references it: images put it in a layer above them.
+		profile = prof.Path
+		fo.Image.References[prof.Path] = slices.Sorted(slices.Values(prof.Items))
+	}
+	popts := pack.Options{Symlinks: req.links, FirstWins: opts.Collisions == "first", Mtime: req.mtime, Profile: prof}
 	if opts.Relocatable {
 		relocatable(&popts)
 	}
-	f.Prepare(&popts, g.Roots[0], fo)
+	f.Prepare(&popts, profile, fo)
 	tree, err := pack.Build(ctx, g, popts)
 	if err != nil {
 		return err

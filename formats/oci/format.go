@@ -44,7 +44,7 @@ func (imageFormat) Flags() []string {
 
 // Prepare gives the image a /bin, as guix pack does (pack.ImageLinks).
 func (imageFormat) Prepare(o *pack.Options, profile string, _ *formats.Options) {
-	o.Symlinks = pack.ImageLinks(o.Symlinks, profile, o.Relocatable)
+	o.Symlinks = o.ImageLinks(profile)
 }
 
 // archive reports whether out is a file (a docker archive, an oci-archive;

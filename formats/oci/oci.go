@@ -370,7 +370,10 @@ func assemble(t *pack.Tree, plan []layerPlan, layers []*blobLayer, opts Options,
 	cf.OS = "linux"
 	cf.Created = created
 	cf.Author = "gpack"
-	profile := t.Roots[0]
+	profile := t.Profile
+	if profile == "" {
+		profile = t.Roots[0]
+	}
 	cf.Config.Env = environment(profile, opts.Env)
 	if len(opts.Entrypoint) > 0 {
 		ep := append([]string(nil), opts.Entrypoint...)

@@ -34,8 +34,8 @@ func (format) Flags() []string { return []string{"block-size", "entry-point"} }
 // pack does: /bin as the first item's bin (pack.ImageLinks) and the
 // metadata of pack.Singularity.
 func (format) Prepare(o *pack.Options, profile string, opts *formats.Options) {
-	o.Symlinks = pack.ImageLinks(o.Symlinks, profile, o.Relocatable)
-	o.Extra = append(o.Extra, pack.Singularity(pack.SingularityOptions{Profile: profile, EntryPoint: opts.EntryPoint, Links: o.Symlinks})...)
+	o.Symlinks = o.ImageLinks(profile)
+	o.Extra = append(o.Extra, pack.Singularity(pack.SingularityOptions{Profile: profile, View: o.Profile, EntryPoint: opts.EntryPoint, Links: o.Symlinks})...)
 }
 
 func (f format) Check(out string, opts *formats.Options) error {
