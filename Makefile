@@ -38,6 +38,7 @@ COMPRESS_FUZZ ?= 1000x
 # TestFuzzTargetsListed fails when a Fuzz function is missing here.
 FUZZ_TARGETS := \
 	./closure/:FuzzScan:$(FUZZTIME) \
+	./cmd/gpack/:FuzzParseProfileManifest:$(FUZZTIME) \
 	./formats/:FuzzCompression:$(FUZZTIME) \
 	./formats/compress/:FuzzPipeline:$(FUZZTIME) \
 	./formats/compress/:FuzzRoundTrip:$(COMPRESS_FUZZ) \

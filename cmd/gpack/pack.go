@@ -71,8 +71,8 @@ func (o *PackOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.NoCache, "no-cache", false, "docker, oci: do not use the layer cache (compress every layer, keep nothing)")
 	f.IntVar(&o.Level, "level", 0, "compression level (default: the compressor's; see gpack pack --help)")
 	f.BoolVarP(&o.Relocatable, "relocatable", "R", false, "add the launcher and bin/ wrappers, so the pack runs wherever it is unpacked")
-	f.StringArrayVarP(&o.Symlinks, "symlink", "S", nil, "add a relative symlink LINK=TARGET into the first item, e.g. -S /bin=bin (repeatable; with -R, /bin=bin is the wrappers)")
-	f.StringVar(&o.EntryPoint, "entry-point", "", "the program images run: bin/NAME or /bin/NAME of the first item, or a store path (squashfs runscript, docker and oci Entrypoint)")
+	f.StringArrayVarP(&o.Symlinks, "symlink", "S", nil, "add a relative symlink LINK=TARGET into the profile (the item, or the profile of several), e.g. -S /bin=bin (repeatable; with -R, /bin=bin is the wrappers)")
+	f.StringVar(&o.EntryPoint, "entry-point", "", "the program images run: bin/NAME or /bin/NAME of the profile, or a store path (squashfs runscript, docker and oci Entrypoint)")
 	f.StringVarP(&o.Output, "output", "o", "", "output (default in the current directory: <first-item-name>.tar.gz (or the -C's extension), .squashfs, .docker.tar, or the .oci layout directory; -f oci -o X.tar writes an oci-archive; - is standard output, for tarball, docker and oci)")
 	f.StringVarP(&o.Manifest, "manifest", "m", "", "pack the store paths FILE lists (one a line), or the packages of a Nix or Guix profile (its directory or manifest), as one profile")
 	f.StringVar(&o.Collisions, "collisions", "error", "when two items offer different files at one path of the profile: error or first (the item given first)")
@@ -100,7 +100,7 @@ output's name chooses: -o x.tar.zst (or .tzst) is zstd, .tar.xz (.txz) xz,
 
 -f squashfs writes a SquashFS 4.0 image with the same tree (no squashfs-tools
 needed), ready for Apptainer/Singularity as guix pack makes it: /bin is the
-first item's bin, /.singularity.d holds the environment and, with
+profile's bin, /.singularity.d holds the environment and, with
 --entry-point, the runscript. Mount it with squashfuse (and run ./bin/<name>
 of a -R image there), or give it to apptainer or ch-run. -C takes gzip, xz,
 zstd, lz4 or none; --block-size 4K to 1M (default 128K).
@@ -122,7 +122,7 @@ layout directory need a file. A flag that the chosen -f does not take
 (--block-size, --push, --cmd with a tarball...) is bad usage.
 
 --entry-point bin/NAME, /bin/NAME and the store path of NAME mean the same
-program of the first item in every format.` + exitStatusHelp,
+program of the profile in every format.` + exitStatusHelp,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cmd.Flags().Visit(func(f *pflag.Flag) { opts.given = append(opts.given, f.Name) })

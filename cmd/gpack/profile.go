@@ -68,7 +68,7 @@ func parseManifest(b []byte) []string {
 	var out []string
 	seen := map[string]bool{}
 	add := func(p string) {
-		if p != "" && !seen[p] && !strings.HasSuffix(p, ".drv") {
+		if strings.HasPrefix(p, "/") && !seen[p] && !strings.HasSuffix(p, ".drv") {
 			seen[p] = true
 			out = append(out, p)
 		}
