@@ -86,8 +86,11 @@ type Options struct {
 	// BlockSize is the squashfs block size; 0 means the default.
 	BlockSize int
 	// EntryPoint is the program images run: an absolute store path, as
-	// pack.EntryPoint returns it, or "".
+	// pack.EntryPoint returns it, or "". EntryArgs are the arguments it
+	// gets first (-A), in every format: images' Entrypoint, the squashfs
+	// runscript, a relocatable tarball's ./run.
 	EntryPoint string
+	EntryArgs  []string
 	// Image holds what only container images take.
 	Image ImageOptions
 	// Concurrency is how many blocks or layers are compressed at once;

@@ -113,6 +113,16 @@ func (l *launch) run() int {
 	}
 	l.root, l.store = root, m.Store
 	program, ok := m.Programs[name]
+	var entryArgs []string
+	if filepath.Join(root, contract.EntryPath) == exe {
+		// ROOT/run: the entry point, with the arguments given at pack
+		// time before the caller's.
+		if len(m.Entry) == 0 {
+			l.say(exe, ": the pack has no entry point (see ", filepath.Join(root, contract.ManifestPath), ")")
+			return engine.ExitNotFound
+		}
+		program, entryArgs, ok = m.Entry[0], m.Entry[1:], true
+	}
 	if !ok {
 		l.say(exe, ": the pack has no program named ", strconv.Quote(name),
 			" (see ", filepath.Join(root, contract.ManifestPath), ")")
@@ -122,6 +132,9 @@ func (l *launch) run() int {
 	if len(args) == 0 {
 		// execve with an empty argv: programs expect argv[0].
 		args = []string{exe}
+	}
+	if len(entryArgs) > 0 {
+		args = append(append([]string{args[0]}, entryArgs...), args[1:]...)
 	}
 	env := withoutVar(os.Environ(), stageVar)
 	l.debug("pack ", root, ", program ", name, " = ", program)

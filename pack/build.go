@@ -56,10 +56,19 @@ type Options struct {
 	// its programs (programArch), so that an aarch64 closure gets the
 	// aarch64 launcher; an error refuses the pack.
 	Launcher func(arch string) ([]byte, error)
-	// Manifest renders the manifest for the wrappers; needed when
-	// Relocatable. It is a function so that this package does not depend
-	// on the launcher's.
-	Manifest func(store string, programs map[string]string) ([]byte, error)
+	// Manifest renders the manifest for the wrappers and the entry point
+	// (nil without one); needed when Relocatable. It is a function so
+	// that this package does not depend on the launcher's.
+	Manifest func(store string, programs map[string]string, entry []string) ([]byte, error)
+	// Entry is, with Relocatable, the entry point that ROOT/run starts:
+	// a store program and the arguments it gets first. EntryPath is the
+	// launcher's hard link for it, EntryLink the symlink to that.
+	Entry                []string
+	EntryPath, EntryLink string
+	// Refuse is what a format's Prepare found it cannot do with these
+	// options (an entry point's arguments where nothing can pass them);
+	// Build returns it before any work.
+	Refuse error
 	// LauncherPath, ManifestPath and RootDir are where the launcher, its
 	// manifest and its empty mount point go, relative to the pack root.
 	LauncherPath, ManifestPath, RootDir string
@@ -92,6 +101,9 @@ const (
 
 // Build lays out the closure g as a tree.
 func Build(ctx context.Context, g *closure.Graph, opts Options) (*Tree, error) {
+	if opts.Refuse != nil {
+		return nil, opts.Refuse
+	}
 	if opts.Mtime.IsZero() {
 		opts.Mtime = time.Unix(1, 0)
 	}
@@ -334,7 +346,7 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 	if len(programs) == 0 {
 		return &usererr.Error{Path: b.t.Profile, What: "no executable in bin/ or sbin/ of the given items, so -R has nothing to wrap", Fix: "give the item (or profile) that holds the programs"}
 	}
-	manifest, err := opts.Manifest(g.Store, programs)
+	manifest, err := opts.Manifest(g.Store, programs, opts.Entry)
 	if err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
@@ -370,6 +382,21 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 	}
 	for name := range programs {
 		if err := b.add(Entry{Path: "bin/" + name, Kind: HardLink, Mode: 0o555, Target: opts.LauncherPath}); err != nil {
+			return err
+		}
+	}
+	if len(opts.Entry) > 0 {
+		if opts.EntryPath == "" || opts.EntryLink == "" {
+			return fmt.Errorf("a relocatable pack with an entry point needs the paths of its ./run")
+		}
+		rel, err := filepath.Rel(path.Dir(opts.EntryLink), opts.EntryPath)
+		if err != nil {
+			return err
+		}
+		if err := b.add(Entry{Path: opts.EntryPath, Kind: HardLink, Mode: 0o555, Target: opts.LauncherPath}); err != nil {
+			return err
+		}
+		if err := b.add(Entry{Path: opts.EntryLink, Kind: Symlink, Mode: 0o777, Target: rel}); err != nil {
 			return err
 		}
 	}

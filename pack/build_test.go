@@ -27,7 +27,7 @@ func graph(t *testing.T, ts *teststore.Store, roots ...string) *closure.Graph {
 	return g
 }
 
-func fakeManifest(store string, programs map[string]string) ([]byte, error) {
+func fakeManifest(store string, programs map[string]string, entry []string) ([]byte, error) {
 	var names []string
 	for n := range programs {
 		names = append(names, n)
@@ -36,6 +36,9 @@ func fakeManifest(store string, programs map[string]string) ([]byte, error) {
 	var b strings.Builder
 	for _, n := range names {
 		fmt.Fprintf(&b, "%s=%s\n", n, programs[n])
+	}
+	if entry != nil {
+		fmt.Fprintf(&b, "entry=%q\n", entry)
 	}
 	return []byte(b.String()), nil
 }

@@ -5,6 +5,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/gpack/gpack/internal/usererr"
 )
 
 // SingularityOptions describe the Apptainer/Singularity metadata of an
@@ -16,6 +18,10 @@ type SingularityOptions struct {
 	// profile or absolute in the store (as EntryPoint returns it); "" for
 	// none.
 	EntryPoint string
+	// EntryArgs are the arguments the entry point gets before the
+	// caller's. They need a runscript that is a shell script, run by a
+	// shell of the profile.
+	EntryArgs []string
 	// Links are the tree's -S links: an /etc among them (or below it)
 	// takes the place of the /etc files made for Charliecloud.
 	Links []LinkRequest
@@ -33,6 +39,9 @@ type SingularityOptions struct {
 //     sets every search path) is sourced when it exists;
 //   - with an entry point, /.singularity.d/runscript and actions/run as
 //     symlinks to it, so that `apptainer run` needs no shell in the image;
+//     with its arguments (EntryArgs), runscript is a script run by the
+//     profile's sh, bash or dash that passes them first, and actions/run
+//     a symlink to it (no shell in the profile: an error);
 //   - empty /proc, /sys, /dev, /home and /tmp (1777), where the runtime
 //     mounts its own;
 //   - unless a link of Links is /etc or below it, /etc with empty group,
@@ -42,7 +51,7 @@ type SingularityOptions struct {
 //
 // The /bin link to the profile's bin is a -S request, which ImageLinks
 // adds.
-func Singularity(o SingularityOptions) []Entry {
+func Singularity(o SingularityOptions) ([]Entry, error) {
 	var env strings.Builder
 	env.WriteString("# Written by gpack: the environment of the pack's profile.\n")
 	env.WriteString("export PATH=" + strconv.Quote(o.Profile+"/bin:"+o.Profile+"/sbin") + "\"${PATH:+:}$PATH\"\n")
@@ -60,10 +69,28 @@ func Singularity(o SingularityOptions) []Entry {
 		if !strings.HasPrefix(target, "/") {
 			target = path.Join(o.Profile, target)
 		}
+		run := Entry{Path: ".singularity.d/runscript", Kind: Symlink, Mode: 0o777, Target: target}
+		action := target
+		if len(o.EntryArgs) > 0 {
+			shell := o.shell()
+			if shell == "" {
+				return nil, &usererr.Error{Kind: usererr.Usage, Path: o.Profile,
+					What: "-A: the squashfs runscript that passes the entry point's arguments is a shell script, and the profile has no bin/sh, bash or dash",
+					Fix:  "add a shell (bash, dash) to the packed items, or drop -A"}
+			}
+			var sc strings.Builder
+			sc.WriteString("#!" + shell + "\n# Written by gpack: the entry point with its arguments (-A), then the caller's.\nexec " + shellQuote(target))
+			for _, a := range o.EntryArgs {
+				sc.WriteString(" " + shellQuote(a))
+			}
+			sc.WriteString(" \"$@\"\n")
+			run = fileEntry(".singularity.d/runscript", 0o755, sc.String())
+			action = "/.singularity.d/runscript"
+		}
 		es = append(es,
 			Entry{Path: ".singularity.d/actions", Kind: Dir, Mode: dirMode},
-			Entry{Path: ".singularity.d/actions/run", Kind: Symlink, Mode: 0o777, Target: target},
-			Entry{Path: ".singularity.d/runscript", Kind: Symlink, Mode: 0o777, Target: target},
+			Entry{Path: ".singularity.d/actions/run", Kind: Symlink, Mode: 0o777, Target: action},
+			run,
 		)
 	}
 	for _, d := range []string{"proc", "sys", "dev", "home"} {
@@ -72,16 +99,33 @@ func Singularity(o SingularityOptions) []Entry {
 	es = append(es, Entry{Path: "tmp", Kind: Dir, Mode: 0o1777})
 	for _, l := range o.Links {
 		if l := strings.Trim(l.Link, "/"); l == "etc" || strings.HasPrefix(l, "etc/") {
-			return es
+			return es, nil
 		}
 	}
 	es = append(es, Entry{Path: "etc", Kind: Dir, Mode: dirMode})
 	for _, f := range []string{"group", "hosts", "passwd", "resolv.conf"} {
 		es = append(es, fileEntry("etc/"+f, 0o644, ""))
 	}
-	return es
+	return es, nil
 }
 
 func fileEntry(p string, mode fs.FileMode, data string) Entry {
 	return Entry{Path: p, Kind: File, Mode: mode, Size: int64(len(data)), Data: []byte(data)}
+}
+
+// shell is the store path of the profile's sh, bash or dash, the first
+// that is an executable file, or "".
+func (o SingularityOptions) shell() string {
+	for _, name := range []string{"sh", "bash", "dash"} {
+		p := o.Profile + "/bin/" + name
+		if fi, err := o.View.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
+}
+
+// shellQuote quotes s for a POSIX shell: in single quotes, each ' as '\”.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

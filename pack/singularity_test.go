@@ -2,6 +2,7 @@ package pack
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,7 +38,10 @@ func TestSingularity(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			es := Singularity(SingularityOptions{Profile: profile, EntryPoint: tc.entry, Links: tc.links})
+			es, err := Singularity(SingularityOptions{Profile: profile, EntryPoint: tc.entry, Links: tc.links})
+			if err != nil {
+				t.Fatal(err)
+			}
 			byPath := map[string]Entry{}
 			for _, e := range es {
 				byPath[e.Path] = e
@@ -79,5 +83,50 @@ func TestSingularity(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSingularityEntryArgs: with -A the runscript is a script of the
+// profile's shell that passes the arguments, quoted, before the caller's;
+// without a shell it is refused.
+func TestSingularityEntryArgs(t *testing.T) {
+	profile := t.TempDir()
+	o := SingularityOptions{Profile: profile, EntryPoint: "/gnu/store/x-hello/bin/hello", EntryArgs: []string{"--greeting", "it's $HOME"}}
+	if _, err := Singularity(o); err == nil || !strings.Contains(err.Error(), "no bin/sh, bash or dash") {
+		t.Errorf("no shell: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Join(profile, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(profile, "bin/bash"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	es, err := Singularity(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPath := map[string]Entry{}
+	for _, e := range es {
+		byPath[e.Path] = e
+	}
+	run := byPath[".singularity.d/runscript"]
+	want := "#!" + profile + "/bin/bash\n# Written by gpack: the entry point with its arguments (-A), then the caller's.\n" +
+		"exec '/gnu/store/x-hello/bin/hello' '--greeting' 'it'\\''s $HOME' \"$@\"\n"
+	if run.Kind != File || run.Mode != 0o755 || string(run.Data) != want {
+		t.Errorf("runscript %+v:\n%s\nwant\n%s", run, run.Data, want)
+	}
+	if a := byPath[".singularity.d/actions/run"]; a.Kind != Symlink || a.Target != "/.singularity.d/runscript" {
+		t.Errorf("actions/run %+v", a)
+	}
+	// The script runs as written: the shell passes the arguments intact.
+	script := filepath.Join(t.TempDir(), "run")
+	body := strings.Replace(string(run.Data), "#!"+profile+"/bin/bash", "#!/bin/sh", 1)
+	body = strings.Replace(body, "'/gnu/store/x-hello/bin/hello'", "printf '[%s]\\n'", 1)
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(script, "caller arg").Output()
+	if err != nil || string(out) != "[--greeting]\n[it's $HOME]\n[caller arg]\n" {
+		t.Errorf("the runscript passes %q, %v", out, err)
 	}
 }

@@ -338,7 +338,7 @@ func TestFormatFlags(t *testing.T) {
 		{"tarball", []string{"--image-tag", "a:b"}, "--image-tag applies to -f docker and oci"},
 		{"tarball", []string{"--push", "localhost:1/x"}, "--push applies to -f docker and oci"},
 		{"tarball", []string{"--no-cache"}, "--no-cache applies to -f docker and oci"},
-		{"tarball", []string{"--entry-point", "bin/true"}, "--entry-point applies to -f squashfs, docker and oci, not to -f tarball"},
+		{"tarball", []string{"--entry-point", "bin/true"}, "--entry-point with -f tarball needs -R"},
 		{"squashfs", []string{"--cmd", "x"}, "--cmd applies to -f docker and oci, not to -f squashfs"},
 		{"squashfs", []string{"--max-layers", "5"}, "not to -f squashfs"},
 		{"docker", []string{"--block-size", "64K"}, "--block-size applies to -f squashfs, not to -f docker"},

@@ -19,13 +19,15 @@ func relocatable(o *pack.Options) {
 	o.LauncherPath = contract.LauncherPath
 	o.ManifestPath = contract.ManifestPath
 	o.RootDir = contract.RootDir
+	o.EntryPath = contract.EntryPath
+	o.EntryLink = contract.EntryLink
 }
 
 // manifestBytes renders the launcher's manifest: which store program each
-// wrapper name runs.
-func manifestBytes(store string, programs map[string]string) ([]byte, error) {
+// wrapper name runs, and the entry point ./run runs.
+func manifestBytes(store string, programs map[string]string, entry []string) ([]byte, error) {
 	var b strings.Builder
-	m := &contract.Manifest{Store: store, Programs: programs}
+	m := &contract.Manifest{Store: store, Programs: programs, Entry: entry}
 	if _, err := m.WriteTo(&b); err != nil {
 		return nil, err
 	}

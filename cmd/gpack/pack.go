@@ -41,6 +41,7 @@ type PackOptions struct {
 	Symlinks    []string
 	Manifest    string
 	EntryPoint  string
+	EntryArgs   []string
 	Output      string
 	Collisions  string
 	NoCache     bool
@@ -73,6 +74,7 @@ func (o *PackOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVarP(&o.Relocatable, "relocatable", "R", false, "add the launcher and bin/ wrappers, so the pack runs wherever it is unpacked")
 	f.StringArrayVarP(&o.Symlinks, "symlink", "S", nil, "add a relative symlink LINK=TARGET into the profile (the item, or the profile of several), e.g. -S /bin=bin (repeatable; with -R, /bin=bin is the wrappers)")
 	f.StringVar(&o.EntryPoint, "entry-point", "", "the program images run: bin/NAME or /bin/NAME of the profile, or a store path (squashfs runscript, docker and oci Entrypoint)")
+	f.StringArrayVarP(&o.EntryArgs, "entry-point-argument", "A", nil, "an argument the entry point gets before the caller's (repeatable; needs --entry-point)")
 	f.StringVarP(&o.Output, "output", "o", "", "output (default in the current directory: <first-item-name>.tar.gz (or the -C's extension), .squashfs, .docker.tar, or the .oci layout directory; -f oci -o X.tar writes an oci-archive; - is standard output, for tarball, docker and oci)")
 	f.StringVarP(&o.Manifest, "manifest", "m", "", "pack the store paths FILE lists (one a line), or the packages of a Nix or Guix profile (its directory or manifest), as one profile")
 	f.StringVar(&o.Collisions, "collisions", "error", "when two items offer different files at one path of the profile: error or first (the item given first)")
@@ -191,6 +193,9 @@ func (o *PackOptions) parse(stdout io.Writer) (*packRequest, error) {
 	if r.opts.BlockSize, err = formats.ParseSize(o.BlockSize); err != nil {
 		return nil, usererr.Usagef("--block-size: %v", err)
 	}
+	if len(o.EntryArgs) > 0 && o.EntryPoint == "" {
+		return nil, usererr.Usagef("-A (--entry-point-argument) is an argument of the entry point, which is not given: add --entry-point PROG")
+	}
 	if o.Insecure && o.Push == "" {
 		return nil, usererr.Usagef("--insecure applies to --push, which is not given")
 	}
@@ -254,6 +259,7 @@ func runPack(ctx context.Context, opts PackOptions, args []string, stdout, stder
 	if fo.EntryPoint, err = pack.EntryPoint(g, prof, opts.EntryPoint); err != nil {
 		return err
 	}
+	fo.EntryArgs = opts.EntryArgs
 	fo.Image.References = g.References()
 	profile := g.Roots[0]
 	if prof != nil {

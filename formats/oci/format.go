@@ -39,7 +39,7 @@ func (imageFormat) Compressors() []compress.Compressor { return Compressors }
 
 // Flags: what only images take, and --entry-point, the Entrypoint.
 func (imageFormat) Flags() []string {
-	return []string{"push", "insecure", "max-layers", "arch", "cmd", "image-tag", "entry-point", "no-cache"}
+	return []string{"push", "insecure", "max-layers", "arch", "cmd", "image-tag", "entry-point", "entry-point-argument", "no-cache"}
 }
 
 // Prepare gives the image a /bin, as guix pack does (pack.ImageLinks).
@@ -92,7 +92,7 @@ func (f imageFormat) Write(ctx context.Context, t *pack.Tree, out string, opts *
 	}
 	var entry []string
 	if opts.EntryPoint != "" {
-		entry = []string{opts.EntryPoint}
+		entry = append([]string{opts.EntryPoint}, opts.EntryArgs...)
 	}
 	bopts := Options{
 		Compression: opts.Compression,

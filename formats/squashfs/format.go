@@ -28,14 +28,18 @@ func (format) Compressors() []compress.Compressor { return Compressors }
 
 // Flags: squashfs takes a block size, and an entry point for its
 // runscript.
-func (format) Flags() []string { return []string{"block-size", "entry-point"} }
+func (format) Flags() []string { return []string{"block-size", "entry-point", "entry-point-argument"} }
 
 // Prepare gives the image what Apptainer and Singularity expect, as guix
 // pack does: /bin as the first item's bin (pack.ImageLinks) and the
 // metadata of pack.Singularity.
 func (format) Prepare(o *pack.Options, profile string, opts *formats.Options) {
 	o.Symlinks = o.ImageLinks(profile)
-	o.Extra = append(o.Extra, pack.Singularity(pack.SingularityOptions{Profile: profile, View: o.Profile, EntryPoint: opts.EntryPoint, Links: o.Symlinks})...)
+	es, err := pack.Singularity(pack.SingularityOptions{Profile: profile, View: o.Profile, EntryPoint: opts.EntryPoint, EntryArgs: opts.EntryArgs, Links: o.Symlinks})
+	if err != nil {
+		o.Refuse = err
+	}
+	o.Extra = append(o.Extra, es...)
 }
 
 func (f format) Check(out string, opts *formats.Options) error {

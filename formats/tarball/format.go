@@ -7,6 +7,7 @@ import (
 	"github.com/gpack/gpack/formats"
 	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/internal/atomicfile"
+	"github.com/gpack/gpack/internal/usererr"
 	"github.com/gpack/gpack/pack"
 )
 
@@ -30,11 +31,24 @@ func (format) Extensions() []formats.Extension {
 
 func (format) Compressors() []compress.Compressor { return compress.Streams }
 
-// Flags: a tarball takes only the flags every format takes.
-func (format) Flags() []string { return nil }
+// Flags: a relocatable tarball takes an entry point, which ./run starts.
+func (format) Flags() []string { return []string{"entry-point", "entry-point-argument"} }
 
-// Prepare adds nothing: a tarball is the tree as it is.
-func (format) Prepare(*pack.Options, string, *formats.Options) {}
+// Prepare gives a relocatable tarball with an entry point its ./run: the
+// launcher, which runs the entry point with its arguments (-A) and then
+// the caller's. A tarball without -R is for tar -x -C /, where a ./run
+// would land on the host's /run: it takes no entry point.
+func (format) Prepare(o *pack.Options, _ string, opts *formats.Options) {
+	if opts.EntryPoint == "" {
+		return
+	}
+	if !o.Relocatable {
+		o.Refuse = &usererr.Error{Kind: usererr.Usage, What: "--entry-point with -f tarball needs -R: ./run is then the launcher, which starts it",
+			Fix: "add -R, or drop --entry-point (a tarball without -R is unpacked at / and run by store path)"}
+		return
+	}
+	o.Entry = append([]string{opts.EntryPoint}, opts.EntryArgs...)
+}
 
 // Check: a tarball is a stream, so it can go to standard output.
 func (format) Check(out string, _ *formats.Options) error {

@@ -28,4 +28,11 @@ const (
 	// root on, so that running a program creates nothing on the host. The
 	// launcher falls back to a directory under $TMPDIR when it is missing.
 	RootDir = ".gpack/root"
+	// EntryPath is, in a pack with an entry point, one more hard link to
+	// the launcher, which runs the manifest's Entry (its program with its
+	// arguments, then the caller's); EntryLink, ROOT/run, is a symlink to
+	// it, so that ./run starts the entry point and the kernel still names
+	// ROOT/.gpack/run in /proc/self/exe.
+	EntryPath = ".gpack/run"
+	EntryLink = "run"
 )

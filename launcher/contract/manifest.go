@@ -34,7 +34,11 @@ const maxManifestLine = 64 << 10
 //
 //	store	/nix/store
 //	program	hello	/nix/store/<hash>-hello/bin/hello
+//	entry	/nix/store/<hash>-hello/bin/hello	"--greeting"	"hi there"
 //
+// The entry line, written only for a pack with an entry point, holds the
+// program and its arguments, each argument in Go's quoted form
+// (strconv.Quote), so that any bytes, tabs and newlines among them, survive.
 // Readers ignore lines of unknown kinds and extra trailing fields on known
 // ones, so that later writers can add facts without breaking older packs'
 // launchers.
@@ -45,6 +49,10 @@ type Manifest struct {
 	// Programs maps the name of each wrapper in ROOT/bin to the absolute
 	// path, inside Store, of the program it starts.
 	Programs map[string]string
+	// Entry is the entry point that ROOT/run (EntryPath) starts: a store
+	// program, as in Programs, then the arguments it gets before the
+	// caller's; nil for a pack without one.
+	Entry []string
 }
 
 // ParseManifest reads a manifest in the text form that WriteTo produces and
@@ -86,6 +94,21 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 				return nil, errors.New(at + ": program " + strconv.Quote(name) + " is listed twice")
 			}
 			m.Programs[name] = fields[2]
+		case "entry":
+			if len(fields) < 2 {
+				return nil, errors.New(at + ": an entry line needs a store path")
+			}
+			if m.Entry != nil {
+				return nil, errors.New(at + ": a second entry line")
+			}
+			m.Entry = []string{fields[1]}
+			for _, q := range fields[2:] {
+				arg, err := strconv.Unquote(q)
+				if err != nil || !strings.HasPrefix(q, "\"") {
+					return nil, errors.New(at + ": entry argument " + strconv.Quote(q) + " is not a quoted string")
+				}
+				m.Entry = append(m.Entry, arg)
+			}
 		default:
 			// Unknown kinds (and empty lines) belong to newer writers.
 		}
@@ -155,6 +178,13 @@ func (m *Manifest) WriteTo(w io.Writer) (int64, error) {
 	for _, name := range slices.Sorted(maps.Keys(m.Programs)) {
 		b.WriteString("program\t" + name + "\t" + m.Programs[name] + "\n")
 	}
+	if len(m.Entry) > 0 {
+		b.WriteString("entry\t" + m.Entry[0])
+		for _, a := range m.Entry[1:] {
+			b.WriteString("\t" + strconv.Quote(a))
+		}
+		b.WriteString("\n")
+	}
 	n, err := io.WriteString(w, b.String())
 	return int64(n), errs.Wrap(err, "writing the manifest")
 }
@@ -179,6 +209,18 @@ func (m *Manifest) check() error {
 		if !strings.HasPrefix(p, m.Store+"/") {
 			return errors.New("manifest program " + name + " path " + strconv.Quote(p) +
 				" is not inside the store " + m.Store)
+		}
+	}
+	if m.Entry != nil {
+		if len(m.Entry) == 0 {
+			return errors.New("manifest entry is empty: want a program")
+		}
+		p := m.Entry[0]
+		if err := checkPath(p); err != nil {
+			return errs.Wrap(err, "manifest entry path ", strconv.Quote(p))
+		}
+		if !strings.HasPrefix(p, m.Store+"/") {
+			return errors.New("manifest entry path " + strconv.Quote(p) + " is not inside the store " + m.Store)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package contract
 import (
 	"bytes"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -150,6 +151,7 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add("gpack-manifest\t1\nstore\t/nix/store\nprogram\thello\t" + helloPath + "\n")
 	f.Add("gpack-manifest\t1\nstore\t/gnu/store\nfuture\tx\nprogram\tsh\t/gnu/store/a-dash/bin/sh\textra\n")
 	f.Add("gpack-manifest\t1\n")
+	f.Add("gpack-manifest\t1\nstore\t/nix/store\nentry\t" + helloPath + "\t\"a\\tb\"\t\"\\n\"\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		m, err := ParseManifest(strings.NewReader(text))
 		if err != nil {
@@ -163,8 +165,39 @@ func FuzzParseManifest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("WriteTo output %q does not parse: %v", buf.String(), err)
 		}
-		if back.Store != m.Store || !maps.Equal(back.Programs, m.Programs) {
+		if back.Store != m.Store || !maps.Equal(back.Programs, m.Programs) || !slices.Equal(back.Entry, m.Entry) {
 			t.Fatalf("round trip changed %+v into %+v", m, back)
 		}
 	})
+}
+
+// TestManifestEntry: the entry point's arguments survive a round trip
+// whatever their bytes, and a bad entry is refused.
+func TestManifestEntry(t *testing.T) {
+	m := &Manifest{Store: "/nix/store", Programs: map[string]string{"hello": helloPath},
+		Entry: []string{helloPath, "--greeting", "tab\there", "new\nline", "", "\"quoted\""}}
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "entry\t"+helloPath+"\t\"--greeting\"\t\"tab\\there\"") {
+		t.Errorf("entry line not as documented:\n%s", buf.String())
+	}
+	back, err := ParseManifest(&buf)
+	if err != nil || !slices.Equal(back.Entry, m.Entry) {
+		t.Errorf("round trip: %q, %v; want %q", back.Entry, err, m.Entry)
+	}
+	for _, tc := range []struct {
+		text, err string
+	}{
+		{"entry\t/elsewhere/bin/x\n", "not inside the store"},
+		{"entry\t" + helloPath + "\tbare\n", "not a quoted string"},
+		{"entry\t" + helloPath + "\nentry\t" + helloPath + "\n", "a second entry line"},
+		{"entry\n", "needs a store path"},
+	} {
+		_, err := ParseManifest(strings.NewReader("gpack-manifest\t1\nstore\t/nix/store\n" + tc.text))
+		if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%q: %v, want %q", tc.text, err, tc.err)
+		}
+	}
 }
