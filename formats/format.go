@@ -91,6 +91,10 @@ type Options struct {
 	// runscript, a relocatable tarball's ./run.
 	EntryPoint string
 	EntryArgs  []string
+	// Env is the pack's environment: the profile's search paths
+	// (pack.SearchPaths) and -E. Images carry it in their config's Env,
+	// squashfs in /.singularity.d/env.
+	Env []pack.EnvVar
 	// Image holds what only container images take.
 	Image ImageOptions
 	// Concurrency is how many blocks or layers are compressed at once;

@@ -153,7 +153,7 @@ func (l *launch) run() int {
 				l.debug(err.Error())
 			}
 		}
-		err := syscall.Exec(program, args, env)
+		err := syscall.Exec(program, args, contract.WithEnv(env, m.Env, "", ""))
 		return l.execFailed(&engine.ExecError{Path: program, Err: err})
 	}
 	l.debug("not direct: ", err.Error())
@@ -181,7 +181,7 @@ func (l *launch) run() int {
 		l.say("the pack at ", root, " is incomplete: it lacks its store ", filepath.Join(root, m.Store))
 		return engine.ExitCannotRun
 	}
-	job := &engine.Job{Start: l.start, Prefix: prefix, PrefixOK: prefixOK, Root: root, Store: m.Store, Name: name, Program: program, Args: args, Env: env,
+	job := &engine.Job{Start: l.start, Prefix: prefix, PrefixOK: prefixOK, Root: root, Store: m.Store, Name: name, Program: program, Args: args, Env: env, PackEnv: m.Env,
 		WarnTo: func(msg string) { l.say(msg) }}
 	if l.debugOn {
 		job.DebugTo = func(msg string) { l.say(msg) }

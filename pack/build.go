@@ -56,10 +56,13 @@ type Options struct {
 	// its programs (programArch), so that an aarch64 closure gets the
 	// aarch64 launcher; an error refuses the pack.
 	Launcher func(arch string) ([]byte, error)
-	// Manifest renders the manifest for the wrappers and the entry point
-	// (nil without one); needed when Relocatable. It is a function so
-	// that this package does not depend on the launcher's.
-	Manifest func(store string, programs map[string]string, entry []string) ([]byte, error)
+	// Manifest renders the manifest for the wrappers; needed when
+	// Relocatable. It is a function so that this package does not depend
+	// on the launcher's.
+	Manifest func(ManifestInput) ([]byte, error)
+	// Env are the variables the wrappers set for their programs (-R
+	// --env: the profile's SearchPaths, and -E).
+	Env []EnvVar
 	// Entry is, with Relocatable, the entry point that ROOT/run starts:
 	// a store program and the arguments it gets first. EntryPath is the
 	// launcher's hard link for it, EntryLink the symlink to that.
@@ -88,6 +91,16 @@ type Options struct {
 	// the Apptainer metadata of Singularity), added with their parents
 	// after everything else.
 	Extra []Entry
+}
+
+// ManifestInput is what a relocatable pack's manifest says: the store, the
+// store program each wrapper name runs, the entry point that ./run starts
+// with its arguments (nil for none), and the variables the wrappers set.
+type ManifestInput struct {
+	Store    string
+	Programs map[string]string
+	Entry    []string
+	Env      []EnvVar
 }
 
 // Modes of the directories gpack makes: the store's ancestors are plain
@@ -346,7 +359,7 @@ func (b *builder) wrappers(g *closure.Graph, opts Options) error {
 	if len(programs) == 0 {
 		return &usererr.Error{Path: b.t.Profile, What: "no executable in bin/ or sbin/ of the given items, so -R has nothing to wrap", Fix: "give the item (or profile) that holds the programs"}
 	}
-	manifest, err := opts.Manifest(g.Store, programs, opts.Entry)
+	manifest, err := opts.Manifest(ManifestInput{Store: g.Store, Programs: programs, Entry: opts.Entry, Env: opts.Env})
 	if err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}

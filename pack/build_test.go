@@ -27,7 +27,8 @@ func graph(t *testing.T, ts *teststore.Store, roots ...string) *closure.Graph {
 	return g
 }
 
-func fakeManifest(store string, programs map[string]string, entry []string) ([]byte, error) {
+func fakeManifest(in ManifestInput) ([]byte, error) {
+	programs, entry := in.Programs, in.Entry
 	var names []string
 	for n := range programs {
 		names = append(names, n)

@@ -3,7 +3,6 @@ package pack
 import (
 	"io/fs"
 	"path"
-	"strconv"
 	"strings"
 
 	"github.com/gpack/gpack/internal/usererr"
@@ -22,6 +21,9 @@ type SingularityOptions struct {
 	// caller's. They need a runscript that is a shell script, run by a
 	// shell of the profile.
 	EntryArgs []string
+	// Env is the image's environment; nil means the profile's
+	// SearchPaths.
+	Env []EnvVar
 	// Links are the tree's -S links: an /etc among them (or below it)
 	// takes the place of the /etc files made for Charliecloud.
 	Links []LinkRequest
@@ -34,9 +36,11 @@ type SingularityOptions struct {
 // besides the files, as guix pack writes it into its squashfs images:
 //
 //   - /.singularity.d/env/90-environment.sh, which the runtime sources
-//     before exec, shell and run: PATH leads with the profile's bin and
-//     sbin, and the profile's own etc/profile (Guix profiles have one that
-//     sets every search path) is sourced when it exists;
+//     before exec, shell and run: one export line per variable of Env,
+//     the search paths in front of what the variable holds (PATH leads
+//     with the profile's bin and sbin); the profile's own etc/profile is
+//     among them, read at pack time, so that the script is plain exports
+//     that `apptainer inspect --environment` shows as they act;
 //   - with an entry point, /.singularity.d/runscript and actions/run as
 //     symlinks to it, so that `apptainer run` needs no shell in the image;
 //     with its arguments (EntryArgs), runscript is a script run by the
@@ -54,10 +58,16 @@ type SingularityOptions struct {
 func Singularity(o SingularityOptions) ([]Entry, error) {
 	var env strings.Builder
 	env.WriteString("# Written by gpack: the environment of the pack's profile.\n")
-	env.WriteString("export PATH=" + strconv.Quote(o.Profile+"/bin:"+o.Profile+"/sbin") + "\"${PATH:+:}$PATH\"\n")
-	if fi, err := o.View.Stat(o.Profile + "/etc/profile"); err == nil && fi.Mode().IsRegular() {
-		env.WriteString("GUIX_PROFILE=" + strconv.Quote(o.Profile) + "\n")
-		env.WriteString(". " + strconv.Quote(o.Profile+"/etc/profile") + "\n")
+	vars := o.Env
+	if vars == nil {
+		vars = SearchPaths(o.Profile, o.View)
+	}
+	for _, v := range vars {
+		if v.Prefix {
+			env.WriteString("export " + v.Name + "=" + doubleQuote(v.Value) + "\"${" + v.Name + ":+:}$" + v.Name + "\"\n")
+		} else {
+			env.WriteString("export " + v.Name + "=" + doubleQuote(v.Value) + "\n")
+		}
 	}
 	es := []Entry{
 		{Path: ".singularity.d", Kind: Dir, Mode: dirMode},
@@ -128,4 +138,11 @@ func (o SingularityOptions) shell() string {
 // shellQuote quotes s for a POSIX shell: in single quotes, each ' as '\”.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// doubleQuote quotes s for a POSIX shell in double quotes: $, `, " and \
+// escaped.
+func doubleQuote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`")
+	return `"` + r.Replace(s) + `"`
 }

@@ -10,8 +10,10 @@ import (
 
 func TestSingularity(t *testing.T) {
 	profile := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(profile, "etc"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"etc", "bin"} {
+		if err := os.MkdirAll(filepath.Join(profile, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, tc := range []struct {
 		name        string
@@ -50,11 +52,11 @@ func TestSingularity(t *testing.T) {
 			if !ok || env.Kind != File || env.Size != int64(len(env.Data)) {
 				t.Fatalf("no environment script: %+v", es)
 			}
-			if !strings.Contains(string(env.Data), `export PATH="`+profile+"/bin:"+profile+`/sbin"`) {
+			if !strings.Contains(string(env.Data), "export PATH=\""+profile+"/bin\"\"${PATH:+:}$PATH\"\n") {
 				t.Errorf("PATH not set to the profile:\n%s", env.Data)
 			}
-			if got := strings.Contains(string(env.Data), ". \""+etc+"\""); got != tc.wantSourced {
-				t.Errorf("etc/profile sourced = %v, want %v:\n%s", got, tc.wantSourced, env.Data)
+			if got := strings.Contains(string(env.Data), "export FOO=\"1\"\n"); got != tc.wantSourced {
+				t.Errorf("etc/profile's FOO exported = %v, want %v:\n%s", got, tc.wantSourced, env.Data)
 			}
 			for _, p := range []string{".singularity.d/runscript", ".singularity.d/actions/run"} {
 				e, ok := byPath[p]

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -74,4 +76,98 @@ func TestEntryPointArguments(t *testing.T) {
 		}
 		oneLineError(t, gpack(t, 0, args...), exitUsage, tc.has)
 	}
+}
+
+// TestPackEnvironment: the profile's search paths and -E reach the
+// programs: images' Env, squashfs's environment script, and with -R
+// --env the wrappers, under every engine, store paths translated where
+// the relocate engine shows the store elsewhere.
+func TestPackEnvironment(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	dir := openTempDir(t)
+	profile := ts.Path("profile")
+	data := profile + "/etc"
+	env := []string{"-E", "GREETING=hi there", "-E", "DATA=" + data}
+
+	tb := packTo(t, filepath.Join(dir, "p.tar"), append([]string{"-R", "--env", "-C", "none"}, append(env, profile)...)...)
+	root := userDir(t)
+	extract(t, "tar", tb, root)
+	cwd := userDir(t)
+	for _, engine := range []string{"userns", "ptrace", "relocate"} {
+		r := onTarget(t, ts.Dir, cwd, []string{"GPACK_ENGINE=" + engine, "PATH=/usr/bin:/bin"}, "",
+			root+"/bin/sh", "-c", `echo "$GREETING|${PATH%%:*}"; read x < "$DATA/profile" && echo read-ok`)
+		first := profile + "/bin"
+		if engine == "relocate" {
+			// The relocated pack's store is at its link in /tmp.
+			first = "/tmp/"
+		}
+		if r.code != 0 || !strings.HasPrefix(r.out, "hi there|"+first) || !strings.HasSuffix(r.out, "\nread-ok\n") {
+			t.Errorf("GPACK_ENGINE=%s: exit %d, %q; want hi there, PATH from %s, the data file", engine, r.code, r.out, first)
+		}
+	}
+	// Without --env the wrappers set -E only.
+	tb = packTo(t, filepath.Join(dir, "q.tar"), "-R", "-C", "none", "-E", "GREETING=hi", profile)
+	root = userDir(t)
+	extract(t, "tar", tb, root)
+	if r := onTarget(t, ts.Dir, cwd, []string{"PATH=/usr/bin:/bin"}, "", root+"/bin/sh", "-c", `echo "$GREETING $PATH"`); r.out != "hi /usr/bin:/bin\n" {
+		t.Errorf("-R without --env: %q", r.out)
+	}
+
+	lay := packTo(t, filepath.Join(dir, "p.oci"), append([]string{"-f", "oci"}, append(env, profile)...)...)
+	cfg := layoutConfigEnv(t, lay)
+	for _, want := range []string{"PATH=" + profile + "/bin:/usr/local/sbin:", "GREETING=hi there", "DATA=" + data} {
+		if !slices.ContainsFunc(cfg, func(e string) bool { return strings.HasPrefix(e, want) }) {
+			t.Errorf("image Env %q lacks %q", cfg, want)
+		}
+	}
+
+	img := packTo(t, filepath.Join(dir, "p.squashfs"), append([]string{"-f", "squashfs"}, append(env, profile)...)...)
+	out, err := exec.Command("unsquashfs", "-cat", img, ".singularity.d/env/90-environment.sh").Output()
+	if err != nil || !strings.Contains(string(out), "export PATH=\""+profile+"/bin\"\"${PATH:+:}$PATH\"\n") ||
+		!strings.Contains(string(out), "export GREETING=\"hi there\"\n") {
+		t.Errorf("squashfs environment %v:\n%s", err, out)
+	}
+	// The script is what a shell runs.
+	sh := exec.Command("sh", "-c", string(out)+`echo "$GREETING|$PATH"`)
+	sh.Env = []string{"PATH=/usr/bin:/bin"}
+	if got, err := sh.Output(); err != nil || string(got) != "hi there|"+profile+"/bin:/usr/bin:/bin\n" {
+		t.Errorf("sourcing the environment: %q, %v", got, err)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		has  string
+	}{
+		{[]string{"--env"}, "--env applies to -R"},
+		{[]string{"-E", "1X=y"}, "want NAME=VALUE"},
+		{[]string{"-E", "NOVALUE"}, "want NAME=VALUE"},
+	} {
+		oneLineError(t, gpack(t, 0, append(append([]string{"pack", "-q", "-o", filepath.Join(dir, "bad")}, tc.args...), profile)...), exitUsage, tc.has)
+	}
+}
+
+// layoutConfigEnv reads the config Env of the one image of an OCI layout.
+func layoutConfigEnv(t *testing.T, layout string) []string {
+	t.Helper()
+	blob := func(digest string) []byte {
+		b, err := os.ReadFile(filepath.Join(layout, "blobs", strings.Replace(digest, ":", "/", 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var index struct{ Manifests []struct{ Digest string } }
+	var manifest struct{ Config struct{ Digest string } }
+	var config struct{ Config struct{ Env []string } }
+	b, _ := os.ReadFile(filepath.Join(layout, "index.json"))
+	if err := json.Unmarshal(b, &index); err != nil || len(index.Manifests) != 1 {
+		t.Fatalf("index.json: %v", err)
+	}
+	if err := json.Unmarshal(blob(index.Manifests[0].Digest), &manifest); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(blob(manifest.Config.Digest), &config); err != nil {
+		t.Fatal(err)
+	}
+	return config.Config.Env
 }

@@ -25,9 +25,12 @@ func relocatable(o *pack.Options) {
 
 // manifestBytes renders the launcher's manifest: which store program each
 // wrapper name runs, and the entry point ./run runs.
-func manifestBytes(store string, programs map[string]string, entry []string) ([]byte, error) {
+func manifestBytes(in pack.ManifestInput) ([]byte, error) {
 	var b strings.Builder
-	m := &contract.Manifest{Store: store, Programs: programs, Entry: entry}
+	m := &contract.Manifest{Store: in.Store, Programs: in.Programs, Entry: in.Entry}
+	for _, v := range in.Env {
+		m.Env = append(m.Env, contract.EnvVar{Name: v.Name, Value: v.Value, Prefix: v.Prefix})
+	}
 	if _, err := m.WriteTo(&b); err != nil {
 		return nil, err
 	}

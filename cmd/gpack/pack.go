@@ -42,6 +42,8 @@ type PackOptions struct {
 	Manifest    string
 	EntryPoint  string
 	EntryArgs   []string
+	Env         bool
+	SetEnv      []string
 	Output      string
 	Collisions  string
 	NoCache     bool
@@ -74,6 +76,8 @@ func (o *PackOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVarP(&o.Relocatable, "relocatable", "R", false, "add the launcher and bin/ wrappers, so the pack runs wherever it is unpacked")
 	f.StringArrayVarP(&o.Symlinks, "symlink", "S", nil, "add a relative symlink LINK=TARGET into the profile (the item, or the profile of several), e.g. -S /bin=bin (repeatable; with -R, /bin=bin is the wrappers)")
 	f.StringVar(&o.EntryPoint, "entry-point", "", "the program images run: bin/NAME or /bin/NAME of the profile, or a store path (squashfs runscript, docker and oci Entrypoint)")
+	f.BoolVar(&o.Env, "env", false, "with -R: the wrappers set the profile's search paths (PATH, MANPATH, its etc/profile...) for their programs, as images do")
+	f.StringArrayVarP(&o.SetEnv, "set-env", "E", nil, "set NAME=VALUE for the pack's programs: in images' Env, squashfs's environment and -R's wrappers (repeatable)")
 	f.StringArrayVarP(&o.EntryArgs, "entry-point-argument", "A", nil, "an argument the entry point gets before the caller's (repeatable; needs --entry-point)")
 	f.StringVarP(&o.Output, "output", "o", "", "output (default in the current directory: <first-item-name>.tar.gz (or the -C's extension), .squashfs, .docker.tar, or the .oci layout directory; -f oci -o X.tar writes an oci-archive; - is standard output, for tarball, docker and oci)")
 	f.StringVarP(&o.Manifest, "manifest", "m", "", "pack the store paths FILE lists (one a line), or the packages of a Nix or Guix profile (its directory or manifest), as one profile")
@@ -165,6 +169,7 @@ type packRequest struct {
 	format formats.Format
 	opts   formats.Options
 	links  []pack.LinkRequest
+	env    []pack.EnvVar // -E
 	mtime  time.Time
 }
 
@@ -195,6 +200,16 @@ func (o *PackOptions) parse(stdout io.Writer) (*packRequest, error) {
 	}
 	if len(o.EntryArgs) > 0 && o.EntryPoint == "" {
 		return nil, usererr.Usagef("-A (--entry-point-argument) is an argument of the entry point, which is not given: add --entry-point PROG")
+	}
+	if o.Env && !o.Relocatable {
+		return nil, usererr.Usagef("--env applies to -R, whose wrappers then set the profile's search paths; images and squashfs carry them always")
+	}
+	for _, s := range o.SetEnv {
+		name, val, ok := strings.Cut(s, "=")
+		if !ok || !envName(name) || strings.ContainsRune(val, 0) {
+			return nil, usererr.Usagef("-E %q: want NAME=VALUE, NAME of letters, digits and _ (not first a digit)", s)
+		}
+		r.env = append(r.env, pack.EnvVar{Name: name, Value: val})
 	}
 	if o.Insecure && o.Push == "" {
 		return nil, usererr.Usagef("--insecure applies to --push, which is not given")
@@ -268,9 +283,14 @@ func runPack(ctx context.Context, opts PackOptions, args []string, stdout, stder
 		profile = prof.Path
 		fo.Image.References[prof.Path] = slices.Sorted(slices.Values(prof.Items))
 	}
+	fo.Env = environment(profile, prof, req.env)
 	popts := pack.Options{Symlinks: req.links, FirstWins: opts.Collisions == "first", Mtime: req.mtime, Profile: prof}
 	if opts.Relocatable {
 		relocatable(&popts)
+		popts.Env = req.env
+		if opts.Env {
+			popts.Env = fo.Env
+		}
 	}
 	f.Prepare(&popts, profile, fo)
 	tree, err := pack.Build(ctx, g, popts)
@@ -350,4 +370,29 @@ func sourceDateEpoch() (time.Time, error) {
 			Fix:  "set it to such a number, or unset it for the default (1)"}
 	}
 	return time.Unix(n, 0), nil
+}
+
+// environment is the pack's environment: the profile's search paths, but
+// those -E sets, then -E's variables.
+func environment(profile string, prof *pack.Profile, set []pack.EnvVar) []pack.EnvVar {
+	var env []pack.EnvVar
+	for _, v := range pack.SearchPaths(profile, prof) {
+		if !slices.ContainsFunc(set, func(s pack.EnvVar) bool { return s.Name == v.Name }) {
+			env = append(env, v)
+		}
+	}
+	return append(env, set...)
+}
+
+// envName accepts the names a shell exports.
+func envName(s string) bool {
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -101,6 +101,7 @@ func (f imageFormat) Write(ctx context.Context, t *pack.Tree, out string, opts *
 		References:  img.References,
 		Arch:        img.Arch,
 		Entrypoint:  entry,
+		Env:         imageEnv(opts.Env),
 		Cmd:         img.Cmd,
 		CacheDir:    img.CacheDir,
 		NoCache:     img.NoCache,
@@ -188,4 +189,19 @@ func (f imageFormat) write(ctx context.Context, im *Image, tag name.Tag, out str
 	}
 	r.Image.Digest = digest.String()
 	return r, nil
+}
+
+// imageEnv is an image config's Env: each variable as NAME=VALUE, the
+// image having no value to prefix, but for PATH, which keeps
+// DefaultPath after the profile's.
+func imageEnv(vars []pack.EnvVar) []string {
+	var env []string
+	for _, v := range vars {
+		val := v.Value
+		if v.Name == "PATH" && v.Prefix {
+			val += ":" + DefaultPath
+		}
+		env = append(env, v.Name+"="+val)
+	}
+	return env
 }

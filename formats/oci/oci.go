@@ -396,14 +396,14 @@ func assemble(t *pack.Tree, plan []layerPlan, layers []*blobLayer, opts Options,
 	return mutate.Annotations(img, labels).(v1.Image), nil
 }
 
-// defaultPath is the PATH that follows the profile's bin and sbin: the one
+// DefaultPath is the PATH that follows the profile's bin and sbin: the one
 // Docker's own images and most base images use.
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // environment is the config's Env: PATH with the profile's programs first,
 // then extra (whose own PATH, if any, wins).
 func environment(profile string, extra []string) []string {
-	env := []string{"PATH=" + profile + "/bin:" + profile + "/sbin:" + defaultPath}
+	env := []string{"PATH=" + profile + "/bin:" + profile + "/sbin:" + DefaultPath}
 	for _, e := range extra {
 		if strings.HasPrefix(e, "PATH=") {
 			env[0] = e

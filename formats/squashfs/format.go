@@ -35,7 +35,7 @@ func (format) Flags() []string { return []string{"block-size", "entry-point", "e
 // metadata of pack.Singularity.
 func (format) Prepare(o *pack.Options, profile string, opts *formats.Options) {
 	o.Symlinks = o.ImageLinks(profile)
-	es, err := pack.Singularity(pack.SingularityOptions{Profile: profile, View: o.Profile, EntryPoint: opts.EntryPoint, EntryArgs: opts.EntryArgs, Links: o.Symlinks})
+	es, err := pack.Singularity(pack.SingularityOptions{Profile: profile, View: o.Profile, EntryPoint: opts.EntryPoint, EntryArgs: opts.EntryArgs, Env: opts.Env, Links: o.Symlinks})
 	if err != nil {
 		o.Refuse = err
 	}

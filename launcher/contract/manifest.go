@@ -35,10 +35,13 @@ const maxManifestLine = 64 << 10
 //	store	/nix/store
 //	program	hello	/nix/store/<hash>-hello/bin/hello
 //	entry	/nix/store/<hash>-hello/bin/hello	"--greeting"	"hi there"
+//	env	PATH	prefix	"/nix/store/<hash>-profile/bin"
+//	env	SSL_CERT_DIR	set	"/nix/store/<hash>-profile/etc/ssl/certs"
 //
 // The entry line, written only for a pack with an entry point, holds the
 // program and its arguments, each argument in Go's quoted form
 // (strconv.Quote), so that any bytes, tabs and newlines among them, survive.
+// Each env line is a variable the launcher sets for the program (Env).
 // Readers ignore lines of unknown kinds and extra trailing fields on known
 // ones, so that later writers can add facts without breaking older packs'
 // launchers.
@@ -53,6 +56,54 @@ type Manifest struct {
 	// program, as in Programs, then the arguments it gets before the
 	// caller's; nil for a pack without one.
 	Entry []string
+	// Env are variables the launcher sets for every program of the pack,
+	// in order: the profile's search paths (gpack pack -R --env) and -E.
+	Env []EnvVar
+}
+
+// EnvVar is a variable of the manifest's Env. With Prefix, Value goes
+// before the variable's value where it has one, ':'-separated; without,
+// Value replaces it. Store paths in Value are the store's: an engine that
+// shows the store elsewhere translates them (WithEnv).
+type EnvVar struct {
+	Name   string
+	Value  string
+	Prefix bool
+}
+
+// WithEnv returns env (NAME=VALUE strings) with vars applied, each store
+// path prefix store+"/" in their values written as at+"/" (for the
+// relocate engine; store "" translates nothing). A prefix already at the
+// front of the variable (a pack run from a program of the same pack) is
+// not added twice.
+func WithEnv(env []string, vars []EnvVar, store, at string) []string {
+	if len(vars) == 0 {
+		return env
+	}
+	out := slices.Clone(env)
+	for _, v := range vars {
+		val := v.Value
+		if store != "" && at != "" {
+			val = strings.ReplaceAll(val, store+"/", at+"/")
+		}
+		i := slices.IndexFunc(out, func(e string) bool { return strings.HasPrefix(e, v.Name+"=") })
+		if v.Prefix && i >= 0 {
+			old := out[i][len(v.Name)+1:]
+			switch {
+			case old == "":
+			case old == val || strings.HasPrefix(old, val+":"):
+				continue
+			default:
+				val += ":" + old
+			}
+		}
+		if i >= 0 {
+			out[i] = v.Name + "=" + val
+		} else {
+			out = append(out, v.Name+"="+val)
+		}
+	}
+	return out
 }
 
 // ParseManifest reads a manifest in the text form that WriteTo produces and
@@ -94,6 +145,15 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 				return nil, errors.New(at + ": program " + strconv.Quote(name) + " is listed twice")
 			}
 			m.Programs[name] = fields[2]
+		case "env":
+			if len(fields) < 4 || (fields[2] != "prefix" && fields[2] != "set") {
+				return nil, errors.New(at + ": an env line needs a name, prefix or set, and a quoted value")
+			}
+			val, err := strconv.Unquote(fields[3])
+			if err != nil || !strings.HasPrefix(fields[3], "\"") {
+				return nil, errors.New(at + ": env value " + strconv.Quote(fields[3]) + " is not a quoted string")
+			}
+			m.Env = append(m.Env, EnvVar{Name: fields[1], Value: val, Prefix: fields[2] == "prefix"})
 		case "entry":
 			if len(fields) < 2 {
 				return nil, errors.New(at + ": an entry line needs a store path")
@@ -185,6 +245,13 @@ func (m *Manifest) WriteTo(w io.Writer) (int64, error) {
 		}
 		b.WriteString("\n")
 	}
+	for _, v := range m.Env {
+		op := "set"
+		if v.Prefix {
+			op = "prefix"
+		}
+		b.WriteString("env\t" + v.Name + "\t" + op + "\t" + strconv.Quote(v.Value) + "\n")
+	}
 	n, err := io.WriteString(w, b.String())
 	return int64(n), errs.Wrap(err, "writing the manifest")
 }
@@ -209,6 +276,14 @@ func (m *Manifest) check() error {
 		if !strings.HasPrefix(p, m.Store+"/") {
 			return errors.New("manifest program " + name + " path " + strconv.Quote(p) +
 				" is not inside the store " + m.Store)
+		}
+	}
+	for _, v := range m.Env {
+		if !envName(v.Name) {
+			return errors.New("manifest env name " + strconv.Quote(v.Name) + " is not a variable name (letters, digits and _, not first a digit)")
+		}
+		if strings.ContainsRune(v.Value, 0) {
+			return errors.New("manifest env " + v.Name + " holds a NUL byte")
 		}
 	}
 	if m.Entry != nil {
@@ -253,4 +328,18 @@ func checkPath(p string) error {
 		return errors.New("contains a tab, newline or NUL")
 	}
 	return nil
+}
+
+// envName accepts the names a shell exports: letters, digits and '_', not
+// first a digit.
+func envName(s string) bool {
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -64,7 +64,7 @@ func TestManifestEmptyPrograms(t *testing.T) {
 
 func TestParseManifestForwardCompatible(t *testing.T) {
 	text := "gpack-manifest\t1\n" +
-		"env\tPATH\t/nix/store/x-profile/bin\n" + // a kind from the future
+		"mount\t/nix/store/x-profile/bin\n" + // a kind from the future
 		"\n" +
 		"program\thello\t" + helloPath + "\tsome-future-field\n" +
 		"store\t/nix/store\textra\n" +
@@ -151,6 +151,7 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add("gpack-manifest\t1\nstore\t/nix/store\nprogram\thello\t" + helloPath + "\n")
 	f.Add("gpack-manifest\t1\nstore\t/gnu/store\nfuture\tx\nprogram\tsh\t/gnu/store/a-dash/bin/sh\textra\n")
 	f.Add("gpack-manifest\t1\n")
+	f.Add("gpack-manifest\t1\nstore\t/nix/store\nenv\tPATH\tprefix\t\"/nix/store/p/bin\"\nenv\tX\tset\t\"\"\n")
 	f.Add("gpack-manifest\t1\nstore\t/nix/store\nentry\t" + helloPath + "\t\"a\\tb\"\t\"\\n\"\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		m, err := ParseManifest(strings.NewReader(text))
@@ -165,7 +166,7 @@ func FuzzParseManifest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("WriteTo output %q does not parse: %v", buf.String(), err)
 		}
-		if back.Store != m.Store || !maps.Equal(back.Programs, m.Programs) || !slices.Equal(back.Entry, m.Entry) {
+		if back.Store != m.Store || !maps.Equal(back.Programs, m.Programs) || !slices.Equal(back.Entry, m.Entry) || !slices.Equal(back.Env, m.Env) {
 			t.Fatalf("round trip changed %+v into %+v", m, back)
 		}
 	})
@@ -198,6 +199,48 @@ func TestManifestEntry(t *testing.T) {
 		_, err := ParseManifest(strings.NewReader("gpack-manifest\t1\nstore\t/nix/store\n" + tc.text))
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("%q: %v, want %q", tc.text, err, tc.err)
+		}
+	}
+}
+
+func TestWithEnv(t *testing.T) {
+	vars := []EnvVar{
+		{Name: "PATH", Value: "/nix/store/p-profile/bin", Prefix: true},
+		{Name: "MANPATH", Value: "/nix/store/p-profile/share/man", Prefix: true},
+		{Name: "SSL_CERT_DIR", Value: "/nix/store/p-profile/etc/ssl/certs"},
+	}
+	for _, tc := range []struct {
+		name      string
+		env       []string
+		store, at string
+		want      []string
+	}{
+		{"prefix and set", []string{"PATH=/usr/bin", "SSL_CERT_DIR=/etc/ssl", "HOME=/h"}, "", "",
+			[]string{"PATH=/nix/store/p-profile/bin:/usr/bin", "SSL_CERT_DIR=/nix/store/p-profile/etc/ssl/certs", "HOME=/h", "MANPATH=/nix/store/p-profile/share/man"}},
+		{"empty variable", []string{"PATH="}, "", "",
+			[]string{"PATH=/nix/store/p-profile/bin", "MANPATH=/nix/store/p-profile/share/man", "SSL_CERT_DIR=/nix/store/p-profile/etc/ssl/certs"}},
+		{"already in front", []string{"PATH=/nix/store/p-profile/bin:/usr/bin", "MANPATH=/nix/store/p-profile/share/man"}, "", "",
+			[]string{"PATH=/nix/store/p-profile/bin:/usr/bin", "MANPATH=/nix/store/p-profile/share/man", "SSL_CERT_DIR=/nix/store/p-profile/etc/ssl/certs"}},
+		{"relocated", []string{"PATH=/usr/bin"}, "/nix/store", "/tmp/gpack-x",
+			[]string{"PATH=/tmp/gpack-x/p-profile/bin:/usr/bin", "MANPATH=/tmp/gpack-x/p-profile/share/man", "SSL_CERT_DIR=/tmp/gpack-x/p-profile/etc/ssl/certs"}},
+	} {
+		if got := WithEnv(tc.env, vars, tc.store, tc.at); !slices.Equal(got, tc.want) {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
+	var m bytes.Buffer
+	in := &Manifest{Store: "/nix/store", Programs: map[string]string{}, Env: append(vars, EnvVar{Name: "ODD", Value: "tab\tnew\nline \"q\""})}
+	if _, err := in.WriteTo(&m); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseManifest(&m)
+	if err != nil || !slices.Equal(back.Env, in.Env) {
+		t.Errorf("env round trip: %v, %v", back, err)
+	}
+	for _, bad := range []string{"1X", "A-B", "", "A=B"} {
+		in := &Manifest{Store: "/nix/store", Env: []EnvVar{{Name: bad, Value: "x"}}}
+		if _, err := in.WriteTo(&m); err == nil {
+			t.Errorf("env name %q accepted", bad)
 		}
 	}
 }

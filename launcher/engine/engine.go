@@ -21,6 +21,8 @@ import (
 	"io/fs"
 	"strings"
 	"syscall"
+
+	"github.com/gpack/gpack/launcher/contract"
 )
 
 // Engine makes a pack's store appear at its original path for one program
@@ -95,8 +97,11 @@ type Job struct {
 	Program string
 	// Args is the argument vector, Args[0] as the user typed it.
 	Args []string
-	// Env is the program's environment.
-	Env []string
+	// Env is the program's environment, as the caller gave it; PackEnv
+	// are the pack's variables (the manifest's Env), which Environ
+	// applies to it.
+	Env     []string
+	PackEnv []contract.EnvVar
 	// Prefix is, for a pack that the relocate engine has rewritten, the
 	// path its files name in place of the store (its link, without the
 	// padding slashes), else "". PrefixOK says the link is the user's and
@@ -204,4 +209,14 @@ func Advice(err error) string {
 		return h.advice()
 	}
 	return ""
+}
+
+// Environ is the program's environment: Env with PackEnv applied, their
+// store paths as they are (the store is at its path for the program).
+func (j *Job) Environ() []string { return contract.WithEnv(j.Env, j.PackEnv, "", "") }
+
+// EnvironAt is Environ for an engine that shows the store at at: store
+// paths in PackEnv name at instead.
+func (j *Job) EnvironAt(at string) []string {
+	return contract.WithEnv(j.Env, j.PackEnv, j.Store, at)
 }

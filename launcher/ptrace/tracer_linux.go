@@ -194,7 +194,7 @@ func startPlan(j *engine.Job) (*proc.Plan, []string, int, error) {
 			A: [6]uintptr{unix.SECCOMP_SET_MODE_FILTER, 0, plan.SeccompProgram(seccompFilter())}},
 	}
 	opMsgs := []string{"waiting for the tracer", "setting no_new_privs", "installing the seccomp filter"}
-	if err := plan.SetExec(j.Program, j.Args, j.Env); err != nil {
+	if err := plan.SetExec(j.Program, j.Args, j.Environ()); err != nil {
 		syscall.Close(pipe[0])
 		syscall.Close(pipe[1])
 		return nil, nil, -1, &engine.ExecError{Path: j.Program, Err: err}

@@ -298,7 +298,7 @@ func runNative(j *engine.Job, path, link string) (int, error) {
 		return 0, errs.Wrap(err, "creating the report pipe")
 	}
 	plan := &proc.Plan{CloneFlags: uintptr(syscall.SIGCHLD), ReportFD: uintptr(p[1]), PPid: uintptr(os.Getpid())}
-	if err := plan.SetExec(path, j.Args, j.Env); err != nil {
+	if err := plan.SetExec(path, j.Args, j.EnvironAt(link)); err != nil {
 		syscall.Close(p[0])
 		syscall.Close(p[1])
 		(<-fwc).Stop()

@@ -158,7 +158,7 @@ func (b *planBuilder) build(j *engine.Job, newRoot string) error {
 		return "cannot clear ambient capabilities: " + err.Error()
 	}, 0, 0, unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL)
 
-	return b.plan.SetExec(j.Program, j.Args, j.Env)
+	return b.plan.SetExec(j.Program, j.Args, j.Environ())
 }
 
 // mirrorAround plans the new root for a host that lacks the store directory,
