@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -181,4 +182,37 @@ func FuzzParseProfileManifest(f *testing.F) {
 			seen[p] = true
 		}
 	})
+}
+
+// TestGuixProfileLayout: a profile laid out as Guix lays one out. Packed
+// alone it is its own profile, and its etc/profile's search paths reach
+// images and -R --env wrappers; given to -m, its manifest's packages are
+// packed as a new profile of gpack's, without the old one.
+func TestGuixProfileLayout(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	dir := openTempDir(t)
+	gp := ts.Path("guixprofile")
+
+	lay := packTo(t, filepath.Join(dir, "g.oci"), "-f", "oci", gp)
+	env := layoutConfigEnv(t, lay)
+	for _, want := range []string{"PATH=" + gp + "/bin:/usr/local/sbin:", "GUIX_LOCPATH=" + gp + "/lib/locale", "MANPATH=" + gp + "/share/man"} {
+		if !slices.ContainsFunc(env, func(e string) bool { return e == want || strings.HasPrefix(e, want) && strings.HasSuffix(want, ":") }) {
+			t.Errorf("image Env %q lacks %q", env, want)
+		}
+	}
+
+	tb := packTo(t, filepath.Join(dir, "g.tar"), "-R", "--env", "-C", "none", gp)
+	root := userDir(t)
+	extract(t, "tar", tb, root)
+	r := onTarget(t, ts.Dir, userDir(t), []string{"GUIX_LOCPATH=/host/locale"}, "", root+"/bin/sh", "-c", `echo "$GUIX_LOCPATH $MANPATH"; read x < "${GUIX_LOCPATH%%:*}/README" && echo "$x"`)
+	if want := gp + "/lib/locale:/host/locale " + gp + "/share/man\nlocale data\n"; r.code != 0 || r.out != want {
+		t.Errorf("-R --env: exit %d, %q; want %q", r.code, r.out, want)
+	}
+
+	out := packTo(t, filepath.Join(dir, "m.tar"), "-C", "none", "-m", gp)
+	list, _ := exec.Command("tar", "-tvf", out).CombinedOutput()
+	if strings.Contains(string(list), filepath.Base(gp)) || !profileName.Match(list) ||
+		!strings.Contains(string(list), "/bin/hello -> "+ts.Path("hello")+"/bin/hello") {
+		t.Errorf("-m of a Guix profile: want its packages under a new profile, not it:\n%s", list)
+	}
 }

@@ -123,6 +123,9 @@ var refs = map[string][]string{
 	"gostatic":  {"hello", "noref"},
 	"godynamic": {"hello", "libc", "noref"},
 	"profile":   {"dash", "execer", "forker", "greet", "hello", "profile", "script", "selfexe", "threads"},
+	// guixprofile has a Guix profile's layout: its manifest lists hello
+	// and dash, its etc/profile names itself.
+	"guixprofile": {"dash", "guixprofile", "hello"},
 	"noref":     {},
 	"linkonly":  {"noref"},
 	"binref":    {"noref"},
@@ -165,7 +168,7 @@ func Build(root string) (*Store, error) {
 		b.dash, b.script, b.execer, b.threads, b.forker, b.profile,
 		b.cwd, b.selfexe, b.newsys, b.unixsock, b.rofs, b.chain, b.gostatic, b.godynamic,
 		b.noref, b.linkonly, b.binref, b.gzref, b.namedref, b.startstate, b.badinterp, b.badshebang,
-		b.hostlink,
+		b.hostlink, b.guixProfile,
 	}
 	errs := make([]error, len(steps))
 	// Bound the compilers running at once by the CPUs, plus one for the
@@ -380,6 +383,62 @@ func (b *builder) profile() error {
 	}
 	text := "export PATH=" + filepath.Join(p, "bin") + ":$PATH\n"
 	return writeFile(filepath.Join(p, "etc", "profile"), []byte(text), 0o644)
+}
+
+// guixProfile builds a profile as Guix lays one out: links to the
+// packages' files, directories of its own where packages meet
+// (lib/locale), a manifest in Guix's format (version 4) and an
+// etc/profile of export lines in Guix's form.
+func (b *builder) guixProfile() error {
+	p := b.item("guixprofile")
+	hello, dash := b.item("hello"), b.item("dash")
+	for _, l := range []struct{ link, target string }{
+		{"bin/hello", b.helloBin()},
+		{"bin/sh", filepath.Join(dash, "bin", "sh")},
+	} {
+		if err := symlink(l.target, filepath.Join(p, l.link)); err != nil {
+			return err
+		}
+	}
+	if err := writeFile(filepath.Join(p, "lib", "locale", "README"), []byte("locale data\n"), 0o644); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(p, "share", "man", "man1", "hello.1"), []byte(".TH HELLO 1\n"), 0o644); err != nil {
+		return err
+	}
+	manifest := `;; This file was automatically generated and is for internal use only.
+;; It cannot be passed to the '--manifest' option.
+
+(manifest
+  (version 4)
+  (packages
+    (("hello" "2.12.1" "out" "` + hello + `"
+      (propagated-inputs ())
+      (search-paths ())
+      (properties ()))
+     ("dash" "0.5.12" "out" "` + dash + `"
+      (propagated-inputs ())
+      (search-paths ())
+      (properties ())))))
+`
+	if err := writeFile(filepath.Join(p, "manifest"), []byte(manifest), 0o444); err != nil {
+		return err
+	}
+	profile := `# Source this file to define all the relevant environment variables in Bash
+# for this profile.  You may want to define the 'GUIX_PROFILE' environment
+# variable to point to the "visible" name of the profile, like this:
+#
+#  GUIX_PROFILE=/path/to/profile ; \
+#  source /path/to/profile/etc/profile
+#
+# When GUIX_PROFILE is undefined, the various environment variables refer
+# to this specific profile generation.
+
+export PATH="${GUIX_PROFILE:-` + p + `}/bin${PATH:+:}$PATH"
+export GUIX_LOCPATH="${GUIX_PROFILE:-` + p + `}/lib/locale${GUIX_LOCPATH:+:}$GUIX_LOCPATH"
+export MANPATH="${GUIX_PROFILE:-` + p + `}/share/man${MANPATH:+:}$MANPATH"
+`
+	return writeFile(filepath.Join(p, "etc", "profile"), []byte(profile), 0o444)
 }
 
 // dataText is the content of noref's share/data.txt, which tracees read.
