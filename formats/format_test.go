@@ -127,10 +127,10 @@ func TestCheckFlags(t *testing.T) {
 		{tarball.Format, []string{"output", "compression", "level", "relocatable", "symlink", "quiet"}, ""},
 		{tarball.Format, []string{"block-size"}, "--block-size applies to -f squashfs, not to -f tarball"},
 		{tarball.Format, []string{"cmd"}, "--cmd applies to -f docker and oci, not to -f tarball"},
-		{tarball.Format, []string{"entry-point"}, "--entry-point applies to -f squashfs, docker and oci, not to -f tarball"},
-		{squashfs.Format, []string{"block-size", "entry-point"}, ""},
+		{tarball.Format, []string{"entry-point", "entry-point-argument"}, ""},
+		{squashfs.Format, []string{"block-size", "entry-point", "entry-point-argument"}, ""},
 		{squashfs.Format, []string{"push"}, "--push applies to -f docker and oci, not to -f squashfs"},
-		{oci.Docker, []string{"push", "insecure", "max-layers", "arch", "cmd", "image-tag", "entry-point", "no-cache"}, ""},
+		{oci.Docker, []string{"push", "insecure", "max-layers", "arch", "cmd", "image-tag", "entry-point", "entry-point-argument", "no-cache"}, ""},
 		{oci.OCI, []string{"image-tag", "block-size"}, "--block-size applies to -f squashfs, not to -f oci"},
 	} {
 		err := formats.CheckFlags(all, tc.f, tc.given)
