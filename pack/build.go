@@ -20,10 +20,10 @@ import (
 )
 
 // LinkRequest is a -S LINK=TARGET request: a relative symlink at LINK that points
-// to TARGET inside the first item (a profile), as guix pack's -S does.
+// to TARGET inside the profile (the first item, or the profile of several), as guix pack's -S does.
 type LinkRequest struct {
 	Link   string // absolute in the pack, e.g. /bin
-	Target string // relative to the first item, e.g. bin
+	Target string // relative to the profile, e.g. bin
 }
 
 // WrappersLink is -S /bin=bin, which guix pack users give for a /bin of the

@@ -28,13 +28,13 @@ func EntryPoint(g *closure.Graph, prof *Profile, s string) (string, error) {
 	}
 	bad := func(what string) error {
 		return &usererr.Error{Kind: usererr.Usage, Path: s, What: "--entry-point " + what,
-			Fix: "give a program of the first item, as bin/NAME or " + profile + "/bin/NAME, or the store path of another item's program"}
+			Fix: "give a program of the profile, as bin/NAME or " + profile + "/bin/NAME, or the store path of another item's program"}
 	}
 	p := path.Clean(s)
 	if !strings.HasPrefix(s, g.Store+"/") {
 		p = path.Join(profile, strings.TrimPrefix(s, "/"))
 		if p != profile && !strings.HasPrefix(p, profile+"/") {
-			return "", bad(fmt.Sprintf("%s is outside the first item %s", p, profile))
+			return "", bad(fmt.Sprintf("%s is outside the profile %s", p, profile))
 		}
 	}
 	rel, ok := strings.CutPrefix(p, g.Store+"/")

@@ -28,8 +28,8 @@ func TestEntryPoint(t *testing.T) {
 		{"bin/nothing", "", "does not exist"},
 		{"bin", "", "is a directory"},
 		{ts.Path("noref") + "/share/data.txt", "", "not inside an item of the closure"},
-		{"../../../etc/passwd", "", "is outside the first item"},
-		{"../" + filepath.Base(hello) + "/bin/hello", "", hello + "/bin/hello is outside the first item " + profile},
+		{"../../../etc/passwd", "", "is outside the profile"},
+		{"../" + filepath.Base(hello) + "/bin/hello", "", hello + "/bin/hello is outside the profile " + profile},
 		{"etc/profile", "", profile + "/etc/profile cannot be executed"},
 	} {
 		got, err := EntryPoint(g, nil, tc.in)

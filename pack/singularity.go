@@ -11,7 +11,7 @@ import (
 // SingularityOptions describe the Apptainer/Singularity metadata of an
 // image.
 type SingularityOptions struct {
-	// Profile is the first item, whose bin/ becomes /bin and the PATH.
+	// Profile is the pack's profile, whose bin/ becomes /bin and the PATH.
 	Profile string
 	// EntryPoint is the program `apptainer run` starts, relative to the
 	// profile or absolute in the store (as EntryPoint returns it); "" for

@@ -575,7 +575,7 @@ func TestEntryPointRefused(t *testing.T) {
 	for _, tc := range []struct{ ep, has string }{
 		{"bin", "is a directory"},
 		{"etc/conf", "cannot be executed"},
-		{"../" + filepath.Base(other) + "/bin/x", "is outside the first item"},
+		{"../" + filepath.Base(other) + "/bin/x", "is outside the profile"},
 	} {
 		r := gpack(t, 0, "pack", "-q", "-f", "squashfs", "--entry-point", tc.ep, "-o", filepath.Join(dir, "x.squashfs"), item)
 		oneLineError(t, r, exitUsage, "--entry-point", tc.has)

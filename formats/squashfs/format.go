@@ -31,7 +31,7 @@ func (format) Compressors() []compress.Compressor { return Compressors }
 func (format) Flags() []string { return []string{"block-size", "entry-point", "entry-point-argument"} }
 
 // Prepare gives the image what Apptainer and Singularity expect, as guix
-// pack does: /bin as the first item's bin (pack.ImageLinks) and the
+// pack does: /bin as the profile's bin (pack.ImageLinks) and the
 // metadata of pack.Singularity.
 func (format) Prepare(o *pack.Options, profile string, opts *formats.Options) {
 	o.Symlinks = o.ImageLinks(profile)
@@ -60,7 +60,7 @@ func (f format) Check(out string, opts *formats.Options) error {
 
 // noShell is the warning for an image without /bin/sh.
 const noShell = "warning: the image has no /bin/sh: apptainer exec works, but apptainer shell, and apptainer run " +
-	"without --entry-point, need one; add a shell to the first item (a profile with bash or dash)"
+	"without --entry-point, need one; add a shell (bash or dash) to the packed items"
 
 func (format) Write(ctx context.Context, t *pack.Tree, out string, opts *formats.Options) (*formats.Result, error) {
 	size, err := formats.WriteFile(ctx, out, opts.Progress, func(w formats.File) error {
