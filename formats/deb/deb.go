@@ -63,7 +63,7 @@ type Options struct {
 }
 
 // Maintainer is the Maintainer of every package gpack writes.
-const Maintainer = "gpack <gpack@localhost>"
+const Maintainer = "gpack <gpack@users.noreply.github.com>"
 
 // FileName is the file name of p's .deb, as dpkg-name names it.
 func FileName(p *syspkg.Package, arch string) string {
@@ -216,10 +216,12 @@ func Control(p *syspkg.Package, arch string) []byte {
 	}
 	fmt.Fprintf(&b, "Section: misc\nPriority: optional\nHomepage: https://github.com/gpack/gpack\n")
 	fmt.Fprintf(&b, "Description: %s\n", p.Summary)
+	// Lines of the long description: a store path alone is longer than
+	// lintian's 80 columns with words around it.
 	if p.Item != "" {
-		fmt.Fprintf(&b, " This package holds the store item %s at its store path, as gpack\n packed it. It depends on the packages of the items it refers to.\n", p.Item)
+		fmt.Fprintf(&b, " This package holds one store item at its store path, as gpack packed\n it, and depends on the packages of the items it refers to:\n %s\n", p.Item)
 	} else {
-		fmt.Fprintf(&b, " This package holds what gpack pack adds to the store items it\n depends on, under /%s.\n", p.Root)
+		fmt.Fprintf(&b, " This package holds what gpack pack adds to the store items it depends\n on (-S links, the -R launcher and wrappers), under /%s.\n", p.Root)
 	}
 	return []byte(b.String())
 }

@@ -95,7 +95,7 @@ func Split(t *pack.Tree, opts Options) ([]*Package, error) {
 			if err != nil {
 				return nil, err
 			}
-			p := &Package{Name: name, Version: version, Item: item, Summary: "store item " + item}
+			p := &Package{Name: name, Version: version, Item: item, Summary: "store item " + path.Base(item)}
 			byItem[path.Base(item)] = p
 			pkgs = append(pkgs, p)
 		}
@@ -114,7 +114,7 @@ func Split(t *pack.Tree, opts Options) ([]*Package, error) {
 	}
 	name, version := PackName(t)
 	pp := &Package{Name: name, Version: version, Root: Prefix + "/" + strings.TrimPrefix(name, "gpack-"),
-		Summary: "gpack pack of " + strings.Join(t.Roots, " ")}
+		Summary: "gpack pack of " + path.Base(t.Roots[0])}
 	for _, r := range t.Roots {
 		if d := byItem[path.Base(r)]; d != nil {
 			pp.Depends = append(pp.Depends, Dep{d.Name, d.Version})
