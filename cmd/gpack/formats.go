@@ -4,6 +4,7 @@ import (
 	"github.com/gpack/gpack/formats"
 	"github.com/gpack/gpack/formats/deb"
 	"github.com/gpack/gpack/formats/oci"
+	"github.com/gpack/gpack/formats/rpm"
 	"github.com/gpack/gpack/formats/squashfs"
 	"github.com/gpack/gpack/formats/tarball"
 )
@@ -17,4 +18,5 @@ var packFormats = []formats.Format{
 	oci.Docker,
 	oci.OCI,
 	deb.Format,
+	rpm.Format,
 }
