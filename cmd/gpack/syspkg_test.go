@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,6 +53,22 @@ var managers = []manager{{
 	},
 	installed: func(root string) ([]byte, error) {
 		return exec.Command("dpkg-query", "--root="+root, "-W", "-f", "${Package}\n").CombinedOutput()
+	},
+}, {
+	format: "rpm", ext: ".rpm", tool: "rpm", pkg: "rpm",
+	init: func(t *testing.T, root string) {
+		if b, err := exec.Command("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "--initdb").CombinedOutput(); err != nil {
+			t.Fatalf("rpm --initdb: %v\n%s", err, b)
+		}
+	},
+	install: func(root string, files ...string) ([]byte, error) {
+		return exec.Command("rpm", append([]string{"--root", root, "--dbpath", "/var/lib/rpm", "-i", "--replacepkgs"}, files...)...).CombinedOutput()
+	},
+	remove: func(root string, names ...string) ([]byte, error) {
+		return exec.Command("rpm", append([]string{"--root", root, "--dbpath", "/var/lib/rpm", "-e"}, names...)...).CombinedOutput()
+	},
+	installed: func(root string) ([]byte, error) {
+		return exec.Command("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-qa", "--qf", "%{NAME}\n").CombinedOutput()
 	},
 }}
 
@@ -167,5 +184,46 @@ func TestSystemPackages(t *testing.T) {
 				t.Errorf("%d packages installed, want script's %d:\n%s", n, len(pb), list)
 			}
 		})
+	}
+}
+
+// TestRPMPrefix installs the rpm packages of a -R pack with rpm --prefix
+// into a directory of the test user's, and runs a wrapper there as that
+// user with the store hidden: the items moved with the pack, and the
+// launcher finds them.
+func TestRPMPrefix(t *testing.T) {
+	need.Root(t)
+	need.Tool(t, "rpm", "rpm")
+	ts := teststore.New(t, openTempDir(t))
+	out := packTo(t, filepath.Join(openTempDir(t), "p"), "-f", "rpm", "-R", ts.Path("profile"))
+	root := openTempDir(t)
+	if b, err := exec.Command("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "--initdb").CombinedOutput(); err != nil {
+		t.Fatalf("rpm --initdb: %v\n%s", err, b)
+	}
+	prefix := userDir(t)
+	files := slices.Sorted(maps.Values(packages(t, out, ".rpm")))
+	// rpm --root R --prefix P installs under R/P: a root of / would need
+	// the host's database.
+	args := append([]string{"--root", root, "--dbpath", "/var/lib/rpm", "--prefix", prefix, "-i"}, files...)
+	if b, err := exec.Command("rpm", args...).CombinedOutput(); err != nil {
+		t.Fatalf("rpm %v: %v\n%s", args, err, b)
+	}
+	pack := root + prefix + "/opt/gpack/profile"
+	if _, err := os.Stat(root + prefix + ts.Path("hello")); err != nil {
+		t.Fatalf("the items did not move with --prefix: %v", err)
+	}
+	cwd := userDir(t)
+	for _, tt := range []struct {
+		argv []string
+		out  string
+	}{
+		{[]string{pack + "/bin/hello", "a b"}, "hello from the store"},
+		{[]string{pack + "/bin/greet-script", "x"}, "hello from the store"},
+		{[]string{pack + "/bin/sh", "-c", "id -u"}, "65534\n"},
+	} {
+		r := onTarget(t, ts.Dir, cwd, nil, "", tt.argv...)
+		if r.code != 0 || !strings.Contains(r.out, tt.out) {
+			t.Errorf("%v: exit %d, %q; want %q", tt.argv, r.code, r.out, tt.out)
+		}
 	}
 }
