@@ -216,12 +216,8 @@ func Control(p *syspkg.Package, arch string) []byte {
 	}
 	fmt.Fprintf(&b, "Section: misc\nPriority: optional\nHomepage: https://github.com/gpack/gpack\n")
 	fmt.Fprintf(&b, "Description: %s\n", p.Summary)
-	// Lines of the long description: a store path alone is longer than
-	// lintian's 80 columns with words around it.
-	if p.Item != "" {
-		fmt.Fprintf(&b, " This package holds one store item at its store path, as gpack packed\n it, and depends on the packages of the items it refers to:\n %s\n", p.Item)
-	} else {
-		fmt.Fprintf(&b, " This package holds what gpack pack adds to the store items it depends\n on (-S links, the -R launcher and wrappers), under /%s.\n", p.Root)
+	for _, l := range p.Description() {
+		fmt.Fprintf(&b, " %s\n", l)
 	}
 	return []byte(b.String())
 }

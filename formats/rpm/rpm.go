@@ -39,6 +39,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gpack/gpack/formats/compress"
@@ -112,9 +113,14 @@ const Max = 1<<32 - 1
 
 // fileList is p's files sorted by path, with inodes and hard link sets.
 func fileList(p *syspkg.Package) ([]*file, error) {
-	fs := make([]*file, len(p.Entries))
+	var fs []*file
 	for i := range p.Entries {
 		e := &p.Entries[i]
+		if e.Path == "opt" {
+			// The filesystem package's (rpmlint: standard-dir-owned-by-package);
+			// rpm makes it if it is missing.
+			continue
+		}
 		f := &file{path: "/" + e.Path, e: e}
 		switch e.Kind {
 		case pack.Dir:
@@ -131,7 +137,7 @@ func fileList(p *syspkg.Package) ([]*file, error) {
 			f.size = uint32(e.Size)
 		}
 		f.mode |= uint16(e.Mode & 0o7777)
-		fs[i] = f
+		fs = append(fs, f)
 	}
 	sort.Slice(fs, func(i, j int) bool { return fs[i].path < fs[j].path })
 	byPath := map[string]int{}
@@ -367,11 +373,7 @@ func mainHeader(p *syspkg.Package, fs []*file, opts Options, payloadDigest strin
 	h.str(tagVersion, p.Version)
 	h.str(tagRelease, Release)
 	h.i18n(tagSummary, p.Summary)
-	if p.Item != "" {
-		h.i18n(tagDescription, "This package holds one store item at its store path, as gpack packed it, and requires the packages of the items it refers to: "+p.Item+".")
-	} else {
-		h.i18n(tagDescription, "This package holds what gpack pack adds to the store items it requires (-S links, the -R launcher and wrappers), under /"+p.Root+".")
-	}
+	h.i18n(tagDescription, strings.Join(p.Description(), "\n"))
 	h.int32s(tagBuildTime, []uint32{mtime})
 	h.str(tagBuildHost, "gpack")
 	var size uint32
@@ -386,7 +388,7 @@ func mainHeader(p *syspkg.Package, fs []*file, opts Options, payloadDigest strin
 	// record it.
 	h.str(tagLicense, "NOASSERTION")
 	h.str(tagPackager, Packager)
-	h.i18n(tagGroup, "Unspecified")
+	h.i18n(tagGroup, "Applications/System") // rpmlint: not Unspecified
 	h.str(tagURL, "https://github.com/gpack/gpack")
 	h.str(tagOS, "linux")
 	h.str(tagArch, opts.Arch)
@@ -434,7 +436,7 @@ func mainHeader(p *syspkg.Package, fs []*file, opts Options, payloadDigest strin
 	var rn, rv []string
 	var rf []uint32
 	for _, d := range p.Depends {
-		rn, rv, rf = append(rn, d.Name), append(rv, d.Version+"-"+Release), append(rf, senseEqual)
+		rn, rv, rf = append(rn, d.Name), append(rv, d.Version), append(rf, senseEqual)
 	}
 	lib := func(name, version string) {
 		rn, rv, rf = append(rn, name), append(rv, version), append(rf, senseRPMLib|senseLess|senseEqual)

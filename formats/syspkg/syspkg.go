@@ -67,6 +67,22 @@ type Package struct {
 	Root string
 }
 
+// Description is the package's long description, in lines of at most 79
+// bytes (but a store path, which may be longer, has a line to itself).
+func (p *Package) Description() []string {
+	if p.Item != "" {
+		return []string{
+			"This package holds one store item at its store path, as gpack packed it,",
+			"and depends on the packages of the items it refers to. The item is",
+			p.Item,
+		}
+	}
+	return []string{
+		"This package holds what gpack pack adds to the store items it depends on",
+		"(-S links, the -R launcher and wrappers), under /" + p.Root + ".",
+	}
+}
+
 // Dep is a dependency on a package at one version.
 type Dep struct{ Name, Version string }
 
@@ -95,7 +111,7 @@ func Split(t *pack.Tree, opts Options) ([]*Package, error) {
 			if err != nil {
 				return nil, err
 			}
-			p := &Package{Name: name, Version: version, Item: item, Summary: "store item " + path.Base(item)}
+			p := &Package{Name: name, Version: version, Item: item, Summary: "Store item " + path.Base(item)}
 			byItem[path.Base(item)] = p
 			pkgs = append(pkgs, p)
 		}
@@ -114,7 +130,7 @@ func Split(t *pack.Tree, opts Options) ([]*Package, error) {
 	}
 	name, version := PackName(t)
 	pp := &Package{Name: name, Version: version, Root: Prefix + "/" + strings.TrimPrefix(name, "gpack-"),
-		Summary: "gpack pack of " + path.Base(t.Roots[0])}
+		Summary: "The gpack pack of " + path.Base(t.Roots[0])}
 	for _, r := range t.Roots {
 		if d := byItem[path.Base(r)]; d != nil {
 			pp.Depends = append(pp.Depends, Dep{d.Name, d.Version})
