@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gpack/gpack/internal/need"
+	"github.com/gpack/gpack/internal/nixstore"
 	"github.com/gpack/gpack/internal/teststore"
 )
 
@@ -225,5 +226,113 @@ func TestRPMPrefix(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.out, tt.out) {
 			t.Errorf("%v: exit %d, %q; want %q", tt.argv, r.code, r.out, tt.out)
 		}
+	}
+}
+
+// lintianAccepted are the lintian tags that gpack's packages of a real
+// Nix store get, and why each does not apply: a tag not here fails the
+// test.
+var lintianAccepted = map[string]string{
+	"package-contains-ancient-file":        "mtime 1 (or $SOURCE_DATE_EPOCH), as every format, for determinism",
+	"dir-or-file-in-opt":                   "the pack goes under /opt/gpack/<name>: add-on software, not Debian's, which the FHS puts in /opt",
+	"non-standard-toplevel-dir":            "the store is at its own path, /nix or /gnu, where its programs look for it",
+	"non-standard-dir-perm":                "the store's modes (read-only items, the store 1775) as the daemons leave them",
+	"non-standard-executable-perm":         "idem, 0555",
+	"non-standard-file-perm":               "idem, 0444",
+	"odd-permissions-on-shared-library":    "idem",
+	"file-in-unusual-dir":                  "store items are not laid out in the FHS",
+	"no-copyright-file":                    "the store records no licence; a placeholder would say nothing true",
+	"no-changelog":                         "a package is one build of one store item, with no history",
+	"statically-linked-binary":             "the -R launcher is static by design, independent of the host's libc",
+	"custom-library-search-path":           "store programs find their libraries by RUNPATH into the store",
+	"missing-dependency-on-libc":           "they need the store's glibc, a dependency on its package, not Debian's",
+	"relative-symlink":                     "the pack's link to the store is relative so that dpkg --instdir and rpm --prefix move it along",
+	"embedded-library":                     "the store's files as they were built",
+	"shared-library-is-executable":         "idem",
+	"shared-library-lacks-prerequisites":   "idem",
+	"undeclared-elf-prerequisites":         "idem",
+	"hardening-no-bindnow":                 "idem",
+	"absolute-symlink-in-top-level-folder": "idem: the store's own links",
+	"package-contains-hardlink":            "-R's wrappers are hard links to the launcher, which finds its program from /proc/self/exe",
+	"package-contains-empty-directory":     "the launcher's mount point, .gpack/root",
+}
+
+// rpmlintAccepted is lintianAccepted for rpmlint.
+var rpmlintAccepted = map[string]string{
+	"dir-or-file-in-opt":                            lintianAccepted["dir-or-file-in-opt"],
+	"non-standard-dir-perm":                         lintianAccepted["non-standard-dir-perm"],
+	"non-standard-executable-perm":                  lintianAccepted["non-standard-executable-perm"],
+	"no-documentation":                              "a store item is packed as it is",
+	"invalid-license":                               "the store records no licence: NOASSERTION",
+	"changelog-time-overflow":                       lintianAccepted["package-contains-ancient-file"],
+	"non-versioned-file-in-library-package":         "store items are not split into library and development packages",
+	"no-signature":                                  "sign with rpmsign --addsign if wanted",
+	"position-independent-executable-suggested":     lintianAccepted["embedded-library"],
+	"statically-linked-binary":                      lintianAccepted["statically-linked-binary"],
+	"hidden-file-or-dir":                            "the launcher's directory, .gpack, is the pack's contract",
+	"library-without-ldconfig-postin":               "store libraries are outside ld.so's paths: no maintainer scripts",
+	"library-without-ldconfig-postun":               "idem",
+	"binary-or-shlib-defines-rpath":                 lintianAccepted["custom-library-search-path"],
+	"symlink-should-be-relative":                    lintianAccepted["absolute-symlink-in-top-level-folder"],
+	"files-duplicate":                               "rpm 4.18.0 cannot install hard links across directories: .gpack/launcher is a copy",
+	"files-duplicated-waste":                        "idem",
+	"dangling-relative-symlink":                     "the pack's link to the store, which other packages fill",
+	"shared-library-without-dependency-information": lintianAccepted["embedded-library"],
+	"shared-library-not-executable":                 lintianAccepted["embedded-library"],
+	"missing-hash-section":                          lintianAccepted["embedded-library"],
+	"missing-call-to-setgroups-before-setuid":       lintianAccepted["embedded-library"],
+	"call-to-mktemp":                                lintianAccepted["embedded-library"],
+}
+
+// TestLinters runs lintian and rpmlint on the packages of a -R pack of the
+// real Nix store's bash: every tag they report is one that does not apply
+// (lintianAccepted, rpmlintAccepted).
+func TestLinters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uses the real Nix store")
+	}
+	ns := nixstore.New(t)
+	for _, l := range []struct {
+		format, tool, pkg string
+		args              []string
+		accepted          map[string]string
+		tag               func(line string) string
+	}{
+		{"deb", "lintian", "lintian", []string{"--no-cfg", "-I"}, lintianAccepted, func(l string) string {
+			// P: package: tag [details]
+			f := strings.Fields(l)
+			if len(f) < 3 || len(f[0]) != 2 || f[0][1] != ':' {
+				return ""
+			}
+			return f[2]
+		}},
+		{"rpm", "rpmlint", "rpmlint", nil, rpmlintAccepted, func(l string) string {
+			// package.arch: E: tag details
+			f := strings.Fields(l)
+			if len(f) < 3 || (f[1] != "E:" && f[1] != "W:") {
+				return ""
+			}
+			return f[2]
+		}},
+	} {
+		t.Run(l.tool, func(t *testing.T) {
+			need.Tool(t, l.tool, l.pkg)
+			out := packTo(t, filepath.Join(openTempDir(t), "bash"), "-f", l.format, "-R", ns.Items["bash"])
+			files := slices.Sorted(maps.Values(packages(t, out, "."+l.format)))
+			b, _ := exec.Command(l.tool, append(l.args, files...)...).CombinedOutput()
+			tags := map[string]int{}
+			for _, line := range strings.Split(string(b), "\n") {
+				if tag := l.tag(line); tag != "" {
+					tags[tag]++
+					if l.accepted[tag] == "" {
+						t.Errorf("%s: %s", l.tool, line)
+					}
+				}
+			}
+			if len(tags) == 0 {
+				t.Fatalf("%s reported nothing readable:\n%s", l.tool, b)
+			}
+			t.Logf("%s: %v", l.tool, tags)
+		})
 	}
 }

@@ -130,7 +130,7 @@ func Split(t *pack.Tree, opts Options) ([]*Package, error) {
 	}
 	name, version := PackName(t)
 	pp := &Package{Name: name, Version: version, Root: Prefix + "/" + strings.TrimPrefix(name, "gpack-"),
-		Summary: "The gpack pack of " + path.Base(t.Roots[0])}
+		Summary: "Pack of " + path.Base(t.Roots[0]) + ", made by gpack"}
 	for _, r := range t.Roots {
 		if d := byItem[path.Base(r)]; d != nil {
 			pp.Depends = append(pp.Depends, Dep{d.Name, d.Version})
