@@ -336,3 +336,68 @@ func TestLinters(t *testing.T) {
 		})
 	}
 }
+
+// TestSystemPackageOutputs: -o of -f deb and rpm is a directory, written
+// whole or not at all; what would be lost is refused before any work.
+func TestSystemPackageOutputs(t *testing.T) {
+	_, item := smallStore(t, map[string]string{"share/new\nline": "x"})
+	_, plain := smallStore(t, nil)
+	for _, m := range managers {
+		t.Run(m.format, func(t *testing.T) {
+			dir := openTempDir(t)
+			p := func(n string) string { return filepath.Join(dir, n) }
+			os.WriteFile(p("file"), []byte("keep"), 0o644)
+			os.Mkdir(p("other"), 0o755)
+			os.WriteFile(p("other/notes.txt"), []byte("keep"), 0o644)
+			os.Mkdir(p("old"), 0o755)
+			os.WriteFile(p("old/stale"+m.ext), []byte("old"), 0o644)
+			for _, tc := range []struct {
+				name string
+				args []string
+				code int
+				has  []string
+			}{
+				{"a file", []string{"-o", p("file")}, exitError, []string{p("file") + ": exists and is not a directory", "give -o a new directory"}},
+				{"a directory of other files", []string{"-o", p("other")}, exitError, []string{p("other") + ": holds notes.txt", "give -o a new directory"}},
+				{"standard output", []string{"-o", "-"}, exitUsage, []string{"-f " + m.format + " cannot be written to standard output"}},
+				{"a missing parent", []string{"-o", p("no/such")}, exitError, []string{p("no/such")}},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					r := gpack(t, 0, append(append([]string{"pack", "-q", "-f", m.format}, tc.args...), plain)...)
+					oneLineError(t, r, tc.code, tc.has...)
+				})
+			}
+			if b, _ := os.ReadFile(p("other/notes.txt")); string(b) != "keep" {
+				t.Errorf("other/notes.txt is %q", b)
+			}
+			// A directory of packages is replaced, whole.
+			out := packTo(t, p("old"), "-f", m.format, plain)
+			got := packages(t, out, m.ext)
+			if len(got) != 2 || got["stale"+m.ext] != "" {
+				t.Errorf("the old directory's packages are not replaced: %v", got)
+			}
+			noLeftovers(t, dir, "file", "old", "other")
+			// The default output is named after the first item.
+			work := openTempDir(t)
+			cmd := exec.Command(gpackBin, "pack", "-q", "-f", m.format, plain)
+			cmd.Dir = work
+			if b, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(b)) != "app-"+m.format {
+				t.Errorf("default output: %v %q", err, b)
+			}
+			// --single: one package of the whole closure.
+			one := packages(t, packTo(t, p("one"), "-f", m.format, "--single", plain), m.ext)
+			if len(one) != 1 {
+				t.Errorf("--single: %v", one)
+			}
+			// --single is for deb and rpm only.
+			r := gpack(t, 0, "pack", "-q", "-f", "tarball", "--single", "-o", p("x.tar"), plain)
+			oneLineError(t, r, exitUsage, "--single applies to -f deb and rpm, not to -f tarball")
+			if m.format == "deb" {
+				// dpkg refuses a newline in a name: so does gpack, first.
+				r := gpack(t, 0, "pack", "-q", "-f", "deb", "-o", p("nl"), item)
+				oneLineError(t, r, exitError, `new\nline": dpkg cannot install a file name or link target with a newline`, "pack another format")
+				noLeftovers(t, dir, "file", "old", "one", "other")
+			}
+		})
+	}
+}
