@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gpack/gpack/internal/need"
 	"github.com/gpack/gpack/internal/nixstore"
@@ -399,5 +401,45 @@ func TestSystemPackageOutputs(t *testing.T) {
 				noLeftovers(t, dir, "file", "old", "one", "other")
 			}
 		})
+	}
+}
+
+// TestDeterministicPackages packs the same -R pack with one and two cores,
+// two umasks and a second apart: every package, every compressor, the
+// same bytes, and mode 0644 (the directory 0755).
+func TestDeterministicPackages(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	dir := openTempDir(t)
+	for _, m := range managers {
+		for _, c := range []string{"gzip", "zstd", "xz"} {
+			var first map[string]string
+			for i, env := range [][]string{{"GOMAXPROCS=1"}, {"GOMAXPROCS=2"}} {
+				if i == 1 {
+					time.Sleep(1100 * time.Millisecond)
+				}
+				out := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", m.format, c, i))
+				cmd := exec.Command("sh", "-c", fmt.Sprintf("umask %s && exec \"$@\"", []string{"022", "077"}[i]), "sh",
+					gpackBin, "pack", "-q", "-f", m.format, "-R", "-C", c, "-o", out, ts.Path("profile"))
+				cmd.Env = append(os.Environ(), env...)
+				if b, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("%v %s", err, b)
+				}
+				if fi, _ := os.Stat(out); fi.Mode().Perm() != 0o755 {
+					t.Errorf("%s: directory mode %o, want 755 whatever the umask", out, fi.Mode().Perm())
+				}
+				hashes := map[string]string{}
+				for name, p := range packages(t, out, m.ext) {
+					if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o644 {
+						t.Errorf("%s: mode %o, want 644 whatever the umask", p, fi.Mode().Perm())
+					}
+					hashes[name] = fileHash(t, p)
+				}
+				if i == 0 {
+					first = hashes
+				} else if !maps.Equal(first, hashes) {
+					t.Errorf("%s %s: GOMAXPROCS=1/umask 022 and GOMAXPROCS=2/umask 077 give different packages:\n%v\n%v", m.format, c, first, hashes)
+				}
+			}
+		}
 	}
 }
