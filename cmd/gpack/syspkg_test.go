@@ -100,94 +100,130 @@ func inChroot(root string, argv ...string) ([]byte, error) {
 	return exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "--", "sh", "-c", script, root}, argv...)...).CombinedOutput()
 }
 
+// sideBySide is two packs that share items, each with a program to run
+// once installed at /, and what it prints.
+type sideBySide struct {
+	a, b       string   // the root items; b's pack stays
+	runA, runB []string // programs of each
+	out        string   // what they both print
+	shared     int      // items both packs hold
+}
+
 // TestSystemPackages installs two packs that share items into one root,
 // runs a program of each there, removes one pack and runs the other's
 // program again: the shared items' packages are one, and the package
-// manager keeps them while the other pack needs them.
+// manager keeps them while the other pack needs them. The packs are of
+// the synthetic store (hello and a script that runs it) and of the real
+// Nix store (bash and a script of coreutils, both on glibc).
 func TestSystemPackages(t *testing.T) {
 	need.Root(t)
 	need.Tool(t, "unshare", "util-linux")
 	ts := teststore.New(t, openTempDir(t))
-	for _, m := range managers {
-		t.Run(m.format, func(t *testing.T) {
-			need.Tool(t, m.tool, m.pkg)
-			out := openTempDir(t)
-			a := packTo(t, filepath.Join(out, "hello"), "-f", m.format, "-R", ts.Path("hello"))
-			b := packTo(t, filepath.Join(out, "script"), "-f", m.format, "-R", ts.Path("script"))
-			pa, pb := packages(t, a, m.ext), packages(t, b, m.ext)
-			// hello, greet, libc and the pack; script adds dash and itself.
-			if len(pa) != 4 || len(pb) != 6 {
-				t.Fatalf("packages: %v and %v", pa, pb)
+	cases := map[string]func(t *testing.T) sideBySide{
+		"teststore": func(t *testing.T) sideBySide {
+			return sideBySide{ts.Path("hello"), ts.Path("script"),
+				[]string{"/opt/gpack/hello/bin/hello", "one"}, []string{"/opt/gpack/script/bin/greet-script", "two"}, "hello from the store", 3}
+		},
+		"nix": func(t *testing.T) sideBySide {
+			if testing.Short() {
+				t.Skip("uses the real Nix store")
 			}
-			shared := 0
-			for name, p := range pa {
-				if q, ok := pb[name]; ok {
-					shared++
-					x, _ := os.ReadFile(p)
-					y, _ := os.ReadFile(q)
-					if !bytes.Equal(x, y) {
-						t.Errorf("%s differs between the packs", name)
-					}
-				}
-			}
-			if shared != 3 {
-				t.Errorf("%d packages shared, want 3 (hello, greet, libc)", shared)
-			}
-			root := openTempDir(t)
-			m.init(t, root)
-			if err := os.Mkdir(filepath.Join(root, "proc"), 0o555); err != nil {
-				t.Fatal(err)
-			}
-			for _, ps := range []map[string]string{pa, pb} {
-				files := slices.Sorted(func(yield func(string) bool) {
-					for _, p := range ps {
-						if !yield(p) {
-							return
-						}
-					}
-				})
-				if b, err := m.install(root, files...); err != nil {
-					t.Fatalf("install: %v\n%s", err, b)
-				}
-			}
-			hello := "/opt/gpack/hello/bin/hello"
-			script := "/opt/gpack/script/bin/greet-script"
-			for _, argv := range [][]string{{hello, "one"}, {script, "two"}} {
-				b, err := inChroot(root, argv...)
-				if err != nil || !strings.Contains(string(b), "hello from the store") {
-					t.Errorf("%v in the root: %v\n%s", argv, err, b)
-				}
-			}
-			// The shared libc cannot go while the packs need it.
-			libc := ""
-			for name := range pa {
-				if strings.HasPrefix(name, "libc-") {
-					libc, _, _ = strings.Cut(name, "_")
-					libc = strings.TrimSuffix(libc, m.ext)
-				}
-			}
-			if b, err := m.remove(root, libc); err == nil {
-				t.Errorf("removing %s, which the packs need, succeeded:\n%s", libc, b)
-			}
-			if b, err := m.remove(root, "gpack-hello"); err != nil {
-				t.Fatalf("removing gpack-hello: %v\n%s", err, b)
-			}
-			if _, err := os.Stat(filepath.Join(root, hello)); err == nil {
-				t.Errorf("%s is still there", hello)
-			}
-			b2, err := inChroot(root, script, "three")
-			if err != nil || !strings.Contains(string(b2), "hello from the store") {
-				t.Errorf("%s after gpack-hello went: %v\n%s", script, err, b2)
-			}
-			list, err := m.installed(root)
-			if err != nil {
-				t.Fatalf("listing: %v\n%s", err, list)
-			}
-			if n := len(strings.Fields(string(list))); n != len(pb) {
-				t.Errorf("%d packages installed, want script's %d:\n%s", n, len(pb), list)
-			}
-		})
+			ns := nixstore.New(t)
+			return sideBySide{ns.Items["bash"], ns.Items["hello-script"],
+				[]string{"/opt/gpack/bash/bin/bash", "-c", "echo hello from nix"}, []string{"/opt/gpack/hello-script/bin/hello-script"}, "hello from nix", 1}
+		},
 	}
+	for _, m := range managers {
+		for _, store := range slices.Sorted(maps.Keys(cases)) {
+			t.Run(m.format+"/"+store, func(t *testing.T) {
+				need.Tool(t, m.tool, m.pkg)
+				c := cases[store](t)
+				installSideBySide(t, m, c)
+			})
+		}
+	}
+}
+
+func installSideBySide(t *testing.T, m manager, c sideBySide) {
+	out := openTempDir(t)
+	a := packTo(t, filepath.Join(out, "a"), "-f", m.format, "-R", c.a)
+	b := packTo(t, filepath.Join(out, "b"), "-f", m.format, "-R", c.b)
+	pa, pb := packages(t, a, m.ext), packages(t, b, m.ext)
+	shared := 0
+	for name, p := range pa {
+		if q, ok := pb[name]; ok {
+			shared++
+			x, _ := os.ReadFile(p)
+			y, _ := os.ReadFile(q)
+			if !bytes.Equal(x, y) {
+				t.Errorf("%s differs between the packs", name)
+			}
+		}
+	}
+	if shared < c.shared {
+		t.Errorf("%d packages shared, want %d or more:\n%v\n%v", shared, c.shared, slices.Sorted(maps.Keys(pa)), slices.Sorted(maps.Keys(pb)))
+	}
+	root := openTempDir(t)
+	m.init(t, root)
+	if err := os.Mkdir(filepath.Join(root, "proc"), 0o555); err != nil {
+		t.Fatal(err)
+	}
+	for _, ps := range []map[string]string{pa, pb} {
+		if b, err := m.install(root, slices.Sorted(maps.Values(ps))...); err != nil {
+			t.Fatalf("install: %v\n%s", err, b)
+		}
+	}
+	for _, argv := range [][]string{c.runA, c.runB} {
+		b, err := inChroot(root, argv...)
+		if err != nil || !strings.Contains(string(b), c.out) {
+			t.Errorf("%v in the root: %v\n%s", argv, err, b)
+		}
+	}
+	// A shared item cannot go while the packs need it.
+	var sharedName string
+	for name := range pa {
+		if _, ok := pb[name]; ok && !strings.HasPrefix(name, "gpack-") {
+			sharedName = packageName(name, m)
+		}
+	}
+	if b, err := m.remove(root, sharedName); err == nil {
+		t.Errorf("removing %s, which the packs need, succeeded:\n%s", sharedName, b)
+	}
+	// Removing pack a: its pack package, and the items b does not hold.
+	drop := []string{}
+	for name := range pa {
+		if _, ok := pb[name]; !ok {
+			drop = append(drop, packageName(name, m))
+		}
+	}
+	if b, err := m.remove(root, drop...); err != nil {
+		t.Fatalf("removing %v: %v\n%s", drop, err, b)
+	}
+	if _, err := os.Stat(filepath.Join(root, c.runA[0])); err == nil {
+		t.Errorf("%s is still there", c.runA[0])
+	}
+	b2, err := inChroot(root, c.runB...)
+	if err != nil || !strings.Contains(string(b2), c.out) {
+		t.Errorf("%v after pack a went: %v\n%s", c.runB, err, b2)
+	}
+	list, err := m.installed(root)
+	if err != nil {
+		t.Fatalf("listing: %v\n%s", err, list)
+	}
+	if got := slices.Sorted(slices.Values(strings.Fields(string(list)))); len(got) != len(pb) {
+		t.Errorf("installed %v, want b's %d", got, len(pb))
+	}
+}
+
+// packageName is the package name of a package file name.
+func packageName(file string, m manager) string {
+	if m.format == "deb" {
+		name, _, _ := strings.Cut(file, "_")
+		return name
+	}
+	// name-0+hash-1.arch.rpm
+	i := strings.LastIndex(file, "-0+")
+	return file[:i]
 }
 
 // TestRPMPrefix installs the rpm packages of a -R pack with rpm --prefix
