@@ -226,44 +226,65 @@ func packageName(file string, m manager) string {
 	return file[:i]
 }
 
-// TestRPMPrefix installs the rpm packages of a -R pack with rpm --prefix
-// into a directory of the test user's, and runs a wrapper there as that
+// TestRelocatedPackages installs the packages of a -R pack elsewhere than
+// at / (rpm --prefix, dpkg --instdir) and runs wrappers there as the test
 // user with the store hidden: the items moved with the pack, and the
 // launcher finds them.
-func TestRPMPrefix(t *testing.T) {
+func TestRelocatedPackages(t *testing.T) {
 	need.Root(t)
-	need.Tool(t, "rpm", "rpm")
 	ts := teststore.New(t, openTempDir(t))
-	out := packTo(t, filepath.Join(openTempDir(t), "p"), "-f", "rpm", "-R", ts.Path("profile"))
-	root := openTempDir(t)
-	if b, err := exec.Command("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "--initdb").CombinedOutput(); err != nil {
-		t.Fatalf("rpm --initdb: %v\n%s", err, b)
-	}
-	prefix := userDir(t)
-	files := slices.Sorted(maps.Values(packages(t, out, ".rpm")))
-	// rpm --root R --prefix P installs under R/P: a root of / would need
-	// the host's database.
-	args := append([]string{"--root", root, "--dbpath", "/var/lib/rpm", "--prefix", prefix, "-i"}, files...)
-	if b, err := exec.Command("rpm", args...).CombinedOutput(); err != nil {
-		t.Fatalf("rpm %v: %v\n%s", args, err, b)
-	}
-	pack := root + prefix + "/opt/gpack/profile"
-	if _, err := os.Stat(root + prefix + ts.Path("hello")); err != nil {
-		t.Fatalf("the items did not move with --prefix: %v", err)
-	}
-	cwd := userDir(t)
-	for _, tt := range []struct {
-		argv []string
-		out  string
+	for _, m := range []struct {
+		format, tool, ext string
+		// install installs files so that / is at the returned directory.
+		install func(t *testing.T, files []string) string
 	}{
-		{[]string{pack + "/bin/hello", "a b"}, "hello from the store"},
-		{[]string{pack + "/bin/greet-script", "x"}, "hello from the store"},
-		{[]string{pack + "/bin/sh", "-c", "id -u"}, "65534\n"},
+		{"rpm", "rpm", ".rpm", func(t *testing.T, files []string) string {
+			root := openTempDir(t)
+			if b, err := exec.Command("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "--initdb").CombinedOutput(); err != nil {
+				t.Fatalf("rpm --initdb: %v\n%s", err, b)
+			}
+			prefix := userDir(t)
+			// rpm --root R --prefix P installs under R/P: a root of /
+			// would need the host's database.
+			args := append([]string{"--root", root, "--dbpath", "/var/lib/rpm", "--prefix", prefix, "-i"}, files...)
+			if b, err := exec.Command("rpm", args...).CombinedOutput(); err != nil {
+				t.Fatalf("rpm %v: %v\n%s", args, err, b)
+			}
+			return root + prefix
+		}},
+		{"deb", "dpkg", ".deb", func(t *testing.T, files []string) string {
+			inst, admin := userDir(t), openTempDir(t)
+			managers[0].init(t, admin)
+			args := append([]string{"--instdir=" + inst, "--admindir=" + admin + "/var/lib/dpkg", "-i"}, files...)
+			if b, err := exec.Command("dpkg", args...).CombinedOutput(); err != nil {
+				t.Fatalf("dpkg %v: %v\n%s", args, err, b)
+			}
+			return inst
+		}},
 	} {
-		r := onTarget(t, ts.Dir, cwd, nil, "", tt.argv...)
-		if r.code != 0 || !strings.Contains(r.out, tt.out) {
-			t.Errorf("%v: exit %d, %q; want %q", tt.argv, r.code, r.out, tt.out)
-		}
+		t.Run(m.format, func(t *testing.T) {
+			need.Tool(t, m.tool, m.tool)
+			out := packTo(t, filepath.Join(openTempDir(t), "p"), "-f", m.format, "-R", ts.Path("profile"))
+			root := m.install(t, slices.Sorted(maps.Values(packages(t, out, m.ext))))
+			if _, err := os.Stat(root + ts.Path("hello")); err != nil {
+				t.Fatalf("the items did not move with the pack: %v", err)
+			}
+			pack := root + "/opt/gpack/profile"
+			cwd := userDir(t)
+			for _, tt := range []struct {
+				argv []string
+				out  string
+			}{
+				{[]string{pack + "/bin/hello", "a b"}, "hello from the store"},
+				{[]string{pack + "/bin/greet-script", "x"}, "hello from the store"},
+				{[]string{pack + "/bin/sh", "-c", "id -u"}, "65534\n"},
+			} {
+				r := onTarget(t, ts.Dir, cwd, nil, "", tt.argv...)
+				if r.code != 0 || !strings.Contains(r.out, tt.out) {
+					t.Errorf("%v: exit %d, %q; want %q", tt.argv, r.code, r.out, tt.out)
+				}
+			}
+		})
 	}
 }
 
