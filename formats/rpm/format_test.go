@@ -130,3 +130,47 @@ func TestHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestQuery reads the packages back with rpm -qip, -qlp and --requires:
+// names, versions, the relocation prefix, the files and the dependencies
+// as the split made them.
+func TestQuery(t *testing.T) {
+	need.Tool(t, "rpm", "rpm")
+	tr := formattest.Tree(t)
+	a, b := tr.Items[0], tr.Items[1]
+	out := filepath.Join(t.TempDir(), "out-rpm")
+	opts := &formats.Options{Compression: compress.Zstd, Level: 3}
+	opts.Image.References = map[string][]string{a: {a, b}, b: nil}
+	if _, err := rpm.Format.Write(context.Background(), tr, out, opts); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(out, "a-1.0-01234567-0+0123456789abcdfghijklmnpqrsvwxyz-1.x86_64.rpm")
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-qip", p}, []string{"Name        : a-1.0-01234567\n", "Version     : 0+0123456789abcdfghijklmnpqrsvwxyz\n",
+			"Release     : 1\n", "Architecture: x86_64\n", "Relocations : / \n", "Summary     : Store item 0123456789abcdfghijklmnpqrsvwxyz-a-1.0\n"}},
+		{[]string{"-qlp", p}, []string{"/gnu/store/0123456789abcdfghijklmnpqrsvwxyz-a-1.0/lib/self\n", "/gnu/store/0123456789abcdfghijklmnpqrsvwxyz-a-1.0/share/spool\n"}},
+		{[]string{"-qp", "--requires", p}, []string{"b-2.0-zyxwvsrq = 0+zyxwvsrqpnmlkjihgfdcba9876543210\n", "rpmlib(PayloadIsZstd) <= 5.4.18-1\n"}},
+		{[]string{"-qp", "--provides", p}, []string{"a-1.0-01234567 = 0+0123456789abcdfghijklmnpqrsvwxyz-1\n"}},
+	} {
+		b, err := exec.Command("rpm", tt.args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("rpm %v: %v\n%s", tt.args, err, b)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("rpm %v lacks %q:\n%s", tt.args[:len(tt.args)-1], w, b)
+			}
+		}
+	}
+	m, _ := filepath.Glob(filepath.Join(out, "gpack-a-1.0-*.rpm"))
+	if len(m) != 1 {
+		t.Fatalf("pack package: %v", m)
+	}
+	b2, err := exec.Command("rpm", "-qlvp", m[0]).CombinedOutput()
+	if err != nil || !strings.Contains(string(b2), "/opt/gpack/a-1.0/bin/hello\n") || strings.Contains(string(b2), " /opt\n") {
+		t.Errorf("rpm -qlvp %s: %v\n%s", m[0], err, b2)
+	}
+}
