@@ -104,6 +104,7 @@ func inChroot(root string, argv ...string) ([]byte, error) {
 // once installed at /, and what it prints.
 type sideBySide struct {
 	a, b       string   // the root items; b's pack stays
+	flagsA     []string // a's flags (b's: -R)
 	runA, runB []string // programs of each
 	out        string   // what they both print
 	shared     int      // items both packs hold
@@ -121,7 +122,9 @@ func TestSystemPackages(t *testing.T) {
 	ts := teststore.New(t, openTempDir(t))
 	cases := map[string]func(t *testing.T) sideBySide{
 		"teststore": func(t *testing.T) sideBySide {
-			return sideBySide{ts.Path("hello"), ts.Path("script"),
+			// hello's pack has no launcher: its bin/ is a -S link into
+			// the store.
+			return sideBySide{ts.Path("hello"), ts.Path("script"), []string{"-S", "/bin=bin"},
 				[]string{"/opt/gpack/hello/bin/hello", "one"}, []string{"/opt/gpack/script/bin/greet-script", "two"}, "hello from the store", 3}
 		},
 		"nix": func(t *testing.T) sideBySide {
@@ -129,7 +132,7 @@ func TestSystemPackages(t *testing.T) {
 				t.Skip("uses the real Nix store")
 			}
 			ns := nixstore.New(t)
-			return sideBySide{ns.Items["bash"], ns.Items["hello-script"],
+			return sideBySide{ns.Items["bash"], ns.Items["hello-script"], []string{"-R"},
 				[]string{"/opt/gpack/bash/bin/bash", "-c", "echo hello from nix"}, []string{"/opt/gpack/hello-script/bin/hello-script"}, "hello from nix", 1}
 		},
 	}
@@ -146,7 +149,7 @@ func TestSystemPackages(t *testing.T) {
 
 func installSideBySide(t *testing.T, m manager, c sideBySide) {
 	out := openTempDir(t)
-	a := packTo(t, filepath.Join(out, "a"), "-f", m.format, "-R", c.a)
+	a := packTo(t, filepath.Join(out, "a"), append(append([]string{"-f", m.format}, c.flagsA...), c.a)...)
 	b := packTo(t, filepath.Join(out, "b"), "-f", m.format, "-R", c.b)
 	pa, pb := packages(t, a, m.ext), packages(t, b, m.ext)
 	shared := 0
