@@ -83,7 +83,7 @@ func newPackCommand() *cobra.Command {
 	var opts PackOptions
 	cmd := &cobra.Command{
 		Use:   "pack [flags] PATH...",
-		Short: "Write the closure of store items as a tarball, a squashfs image or a container image",
+		Short: "Write the closure of store items as a tarball, a squashfs image, a container image or deb/rpm packages",
 		Long: `Write the closure of the given store items as a deterministic tarball: the
 items at their store path (./nix/store/… or ./gnu/store/…), owned by root,
 mtime 1 (or $SOURCE_DATE_EPOCH), names sorted.
