@@ -14,6 +14,7 @@ import (
 
 	"github.com/gpack/gpack/internal/need"
 	"github.com/gpack/gpack/internal/nixstore"
+	"github.com/gpack/gpack/internal/target"
 	"github.com/gpack/gpack/internal/teststore"
 )
 
@@ -286,6 +287,14 @@ func TestRelocatedPackages(t *testing.T) {
 				if r.code != 0 || !strings.Contains(r.out, tt.out) {
 					t.Errorf("%v: exit %d, %q; want %q", tt.argv, r.code, r.out, tt.out)
 				}
+			}
+			// Where user namespaces are off, the installed pack, which
+			// the user may not write, runs through ptrace.
+			cmd := target.CommandUsernsOff(ts.Dir, nobody, cwd, pack+"/bin/hello", "no userns")
+			cmd.Env = append(cmd.Environ(), "GPACK_DEBUG=1")
+			b, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(b), "hello from the store") || !strings.Contains(string(b), "engine ptrace") {
+				t.Errorf("user namespaces off: %v\n%s", err, b)
 			}
 		})
 	}
