@@ -34,6 +34,7 @@ FUZZTIME ?= 1m
 # at a time limit makes go test report "context deadline exceeded" and fail.
 SQUASHFS_FUZZ ?= 5000x
 COMPRESS_FUZZ ?= 1000x
+SYSPKG_FUZZ ?= 2000x
 # Every fuzz target of the module, as DIR:TARGET:BUDGET. internal/meta's
 # TestFuzzTargetsListed fails when a Fuzz function is missing here.
 FUZZ_TARGETS := \
@@ -42,6 +43,8 @@ FUZZ_TARGETS := \
 	./formats/:FuzzCompression:$(FUZZTIME) \
 	./formats/compress/:FuzzPipeline:$(FUZZTIME) \
 	./formats/compress/:FuzzRoundTrip:$(COMPRESS_FUZZ) \
+	./formats/deb/:FuzzWrite:$(SYSPKG_FUZZ) \
+	./formats/rpm/:FuzzWrite:$(SYSPKG_FUZZ) \
 	./formats/squashfs/:FuzzWrite:$(SQUASHFS_FUZZ) \
 	./formats/squashfs/:FuzzRead:$(FUZZTIME) \
 	./launcher/contract/:FuzzParseManifest:$(FUZZTIME)

@@ -95,8 +95,12 @@ type Options struct {
 	// (pack.SearchPaths) and -E. Images carry it in their config's Env,
 	// squashfs in /.singularity.d/env.
 	Env []pack.EnvVar
-	// Image holds what only container images take.
+	// Image holds what only container images take. Its References are
+	// set for every format: deb and rpm make them dependencies.
 	Image ImageOptions
+	// Single makes deb and rpm write the whole closure as one package
+	// rather than one per store item and one for the pack.
+	Single bool
 	// Concurrency is how many blocks or layers are compressed at once;
 	// 0 means GOMAXPROCS. No output depends on it.
 	Concurrency int

@@ -13,9 +13,11 @@ set -euo pipefail
 # skopeo, umoci, podman, docker-registry, charliecloud-runtime (ch-run): the
 # real consumers of container images, and a registry on loopback.
 # qemu-user-static: runs the arm64 launcher that gpack embeds.
+# dpkg, rpm, rpm2cpio, cpio, lintian, rpmlint: the real readers, installers
+# and linters of -f deb and -f rpm packages.
 packages=(nix-bin patchelf gcc libc6-dev binutils hyperfine libarchive-tools zstd xz-utils pigz bubblewrap proot util-linux
 	squashfs-tools squashfs-tools-ng squashfuse fuse3 skopeo umoci podman docker-registry charliecloud-runtime
-	qemu-user-static)
+	qemu-user-static dpkg rpm rpm2cpio cpio lintian rpmlint)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,7 +2,9 @@ package main
 
 import (
 	"github.com/gpack/gpack/formats"
+	"github.com/gpack/gpack/formats/deb"
 	"github.com/gpack/gpack/formats/oci"
+	"github.com/gpack/gpack/formats/rpm"
 	"github.com/gpack/gpack/formats/squashfs"
 	"github.com/gpack/gpack/formats/tarball"
 )
@@ -15,4 +17,6 @@ var packFormats = []formats.Format{
 	squashfs.Format,
 	oci.Docker,
 	oci.OCI,
+	deb.Format,
+	rpm.Format,
 }

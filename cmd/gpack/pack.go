@@ -47,6 +47,7 @@ type PackOptions struct {
 	Output      string
 	Collisions  string
 	NoCache     bool
+	Single      bool
 	Quiet       bool
 	JSON        bool
 
@@ -72,6 +73,7 @@ func (o *PackOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringArrayVar(&o.Cmd, "cmd", nil, "docker, oci: an argument of the image's Cmd (repeatable)")
 	f.StringVar(&o.ImageTag, "image-tag", "", "docker, oci: the image's name:tag (default <first-item-name>:latest)")
 	f.BoolVar(&o.NoCache, "no-cache", false, "docker, oci: do not use the layer cache (compress every layer, keep nothing)")
+	f.BoolVar(&o.Single, "single", false, "deb, rpm: one package of the whole closure, rather than one per store item and one for the pack")
 	f.IntVar(&o.Level, "level", 0, "compression level (default: the compressor's; see gpack pack --help)")
 	f.BoolVarP(&o.Relocatable, "relocatable", "R", false, "add the launcher and bin/ wrappers, so the pack runs wherever it is unpacked")
 	f.StringArrayVarP(&o.Symlinks, "symlink", "S", nil, "add a relative symlink LINK=TARGET into the profile (the item, or the profile of several), e.g. -S /bin=bin (repeatable; with -R, /bin=bin is the wrappers)")
@@ -79,7 +81,7 @@ func (o *PackOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.Env, "env", false, "with -R: the wrappers set the profile's search paths (PATH, MANPATH, its etc/profile...) for their programs, as images do")
 	f.StringArrayVarP(&o.SetEnv, "set-env", "E", nil, "set NAME=VALUE for the pack's programs: in images' Env, squashfs's environment and -R's wrappers (repeatable)")
 	f.StringArrayVarP(&o.EntryArgs, "entry-point-argument", "A", nil, "an argument the entry point gets before the caller's (repeatable; needs --entry-point)")
-	f.StringVarP(&o.Output, "output", "o", "", "output (default in the current directory: <first-item-name>.tar.gz (or the -C's extension), .squashfs, .docker.tar, or the .oci layout directory; -f oci -o X.tar writes an oci-archive; - is standard output, for tarball, docker and oci)")
+	f.StringVarP(&o.Output, "output", "o", "", "output (default in the current directory: <first-item-name>.tar.gz (or the -C's extension), .squashfs, .docker.tar, the .oci layout directory, or the -deb or -rpm directory; -f oci -o X.tar writes an oci-archive; - is standard output, for tarball, docker and oci)")
 	f.StringVarP(&o.Manifest, "manifest", "m", "", "pack the store paths FILE lists (one a line), or the packages of a Nix or Guix profile (its directory or manifest), as one profile")
 	f.StringVar(&o.Collisions, "collisions", "error", "when two items offer different files at one path of the profile: error or first (the item given first)")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress display")
@@ -90,7 +92,7 @@ func newPackCommand() *cobra.Command {
 	var opts PackOptions
 	cmd := &cobra.Command{
 		Use:   "pack [flags] PATH...",
-		Short: "Write the closure of store items as a tarball, a squashfs image or a container image",
+		Short: "Write the closure of store items as a tarball, a squashfs image, a container image or deb/rpm packages",
 		Long: `Write the closure of the given store items as a deterministic tarball: the
 items at their store path (./nix/store/… or ./gnu/store/…), owned by root,
 mtime 1 (or $SOURCE_DATE_EPOCH), names sorted.
@@ -121,6 +123,14 @@ layers are cached in $XDG_CACHE_HOME/gpack/layers (~/.cache/gpack/layers);
 remove that directory to clear it, or pass --no-cache. A cache that cannot
 be used (no HOME, a read-only directory) is a warning and no cache. -C gzip
 (default) or zstd.
+
+-f deb and -f rpm write a directory (-o DIR, default <first-item-name>-deb or
+-rpm) of packages: one per store item, at its store path, named after the
+item with the first 8 characters of its hash (glibc-2.39-1a2b3c4d, version
+0+<hash>) and depending on the items it refers to; and gpack-<name>, the
+pack, under /opt/gpack/<name> (-S links, -R's launcher and bin/ wrappers).
+Packs that share items share their packages. --single makes one package.
+-C: data compression, gzip (default), zstd, xz or none.
 
 -o - writes the tarball, the docker archive or the oci-archive to standard
 output (gpack pack -o - ITEM | ssh host tar -x); squashfs and the OCI
@@ -214,6 +224,7 @@ func (o *PackOptions) parse(stdout io.Writer) (*packRequest, error) {
 	if o.Insecure && o.Push == "" {
 		return nil, usererr.Usagef("--insecure applies to --push, which is not given")
 	}
+	r.opts.Single = o.Single
 	r.opts.Image = formats.ImageOptions{Tag: o.ImageTag, Push: o.Push, Insecure: o.Insecure, MaxLayers: o.MaxLayers, Arch: o.Arch, Cmd: o.Cmd, NoCache: o.NoCache}
 	if o.Collisions != "error" && o.Collisions != "first" {
 		return nil, usererr.Usagef("--collisions %q: want error or first", o.Collisions)

@@ -63,12 +63,19 @@ type Suite struct {
 	// (a layer cache), which must hold no temporary file after a failed
 	// write.
 	Options func(scratch string, o *formats.Options)
+	// Tree, if not nil, adjusts the suite's tree before the suite uses
+	// it, for a format that refuses some of it (dpkg refuses newlines in
+	// names); the format's own tests check that refusal.
+	Tree func(*pack.Tree) *pack.Tree
 }
 
 // Run runs the suite. The SIGHUP test builds gpack and needs the go
 // command; -short skips it.
 func Run(t *testing.T, s Suite) {
 	tr := Tree(t)
+	if s.Tree != nil {
+		tr = s.Tree(tr)
+	}
 	t.Run("validate", func(t *testing.T) {
 		if err := pack.Validate(tr); err != nil {
 			t.Fatal(err)
