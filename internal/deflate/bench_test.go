@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -22,6 +23,9 @@ func BenchmarkSample(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if n, err := strconv.Atoi(os.Getenv("DEFLATE_MB")); err == nil {
+		data = data[:min(len(data), n<<20)]
+	}
 	var lv []int
 	for _, f := range strings.Split(os.Getenv("DEFLATE_LEVELS"), ",") {
 		if l, err := strconv.Atoi(f); err == nil {
@@ -32,6 +36,15 @@ func BenchmarkSample(b *testing.B) {
 		for l := MinLevel; l <= MaxLevel; l++ {
 			lv = append(lv, l)
 		}
+	}
+	// $DEFLATE_PARAMS=depth,nice,passes overrides the first level's.
+	if f := strings.Split(os.Getenv("DEFLATE_PARAMS"), ","); len(f) == 3 {
+		var v [3]int
+		for i := range v {
+			v[i], _ = strconv.Atoi(f[i])
+		}
+		defer func(p params) { levels[lv[0]] = p }(levels[lv[0]])
+		levels[lv[0]] = params{depth: v[0], nice: v[1], passes: v[2]}
 	}
 	for _, level := range lv {
 		b.Run("level"+strconv.Itoa(level), func(b *testing.B) {
@@ -45,8 +58,12 @@ func BenchmarkSample(b *testing.B) {
 					next <- i
 				}
 				close(next)
-				start := time.Now()
-				for range 2 {
+				start, cpu0 := time.Now(), cpuTime()
+				workers := 2
+				if w, err := strconv.Atoi(os.Getenv("DEFLATE_WORKERS")); err == nil {
+					workers = w
+				}
+				for range workers {
 					wg.Go(func() {
 						e, _ := NewEncoder(level)
 						for i := range next {
@@ -63,8 +80,16 @@ func BenchmarkSample(b *testing.B) {
 				}
 				b.ReportMetric(float64(total), "bytes")
 				b.ReportMetric(el.Seconds(), "s")
+				b.ReportMetric((cpuTime() - cpu0).Seconds(), "cpu-s")
 				_ = flate.BestCompression
 			}
 		})
 	}
+}
+
+// cpuTime is the CPU time of the process so far, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

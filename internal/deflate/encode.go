@@ -1,14 +1,17 @@
 package deflate
 
 import (
+	"encoding/binary"
 	"fmt"
-	"math"
+	"hash/adler32"
 )
 
-// Levels of an Encoder: MinLevel is the fastest, MaxLevel the smallest.
+// Levels of an Encoder: MinLevel is the fastest, MaxLevel the smallest,
+// DefaultLevel the one gpack's gzip uses (see formats/compress).
 const (
-	MinLevel = 1
-	MaxLevel = 9
+	MinLevel     = 1
+	MaxLevel     = 9
+	DefaultLevel = 5
 )
 
 // params are what a level sets.
@@ -23,7 +26,7 @@ var levels = [MaxLevel + 1]params{
 	2: {depth: 6, nice: 24, passes: 1},
 	3: {depth: 8, nice: 32, passes: 2},
 	4: {depth: 12, nice: 48, passes: 2},
-	5: {depth: 16, nice: 64, passes: 2},
+	5: {depth: 8, nice: 16, passes: 1},
 	6: {depth: 24, nice: 96, passes: 2},
 	7: {depth: 32, nice: 128, passes: 3},
 	8: {depth: 48, nice: 192, passes: 3},
@@ -166,29 +169,35 @@ func (e *Encoder) collect(lo, hi int) {
 	e.mstart[n] = int32(len(e.matches))
 }
 
-// initialCosts sets the costs of the first parse: literals from their
-// frequency in the segment, lengths and distances from a rough guess of
-// their codes.
+// initialCosts sets the costs of the first parse from a greedy one, which
+// takes the longest match at each position: a rough parse, but its
+// statistics are near those of the optimal one, and it costs a fraction
+// of a run of parse.
 func (e *Encoder) initialCosts(lo, hi int) {
-	var freq [256]uint32
-	for _, b := range e.buf[lo:hi] {
-		freq[b]++
-	}
-	total := float64(hi - lo)
-	for b, f := range freq {
-		bitsPer := 13.0
-		if f > 0 {
-			bitsPer = min(13, max(2, math.Log2(total/float64(f))))
+	n := hi - lo
+	e.tokens = e.tokens[:0]
+	buf := e.buf[lo:hi]
+	for i := 0; i < n; {
+		a, b := e.mstart[i], e.mstart[i+1]
+		if a == b {
+			e.tokens = append(e.tokens, uint32(buf[i]))
+			i++
+			continue
 		}
-		e.litCost[b] = uint32(bitsPer * costScale)
+		m := e.matches[b-1]
+		l := min(int(m>>16), n-i)
+		if l < minMatch {
+			e.tokens = append(e.tokens, uint32(buf[i]))
+			i++
+			continue
+		}
+		e.tokens = append(e.tokens, uint32(l)<<16|m&0xffff)
+		i += l
 	}
-	for l := minMatch; l <= maxMatch; l++ {
-		c := lengthCode[l]
-		e.lenCost[l] = uint32((5 + float64(c)/7 + float64(lengthExtra[c])) * costScale)
-	}
-	for s := range numDist {
-		e.distCost[s] = uint32((5 + float64(distExtra[s])) * costScale)
-	}
+	e.count()
+	e.hf.lengths(e.litFreq[:], e.litLens[:], 15)
+	e.hf.lengths(e.distFreq[:], e.distLens[:], 15)
+	e.setCosts()
 }
 
 // setCosts sets the costs from the codes of the last parse. A symbol the
@@ -238,23 +247,23 @@ func (e *Encoder) parse(lo, n int) {
 	cost, choice := e.cost[:n+1], e.choice[:n]
 	cost[n] = 0
 	buf := e.buf[lo : lo+n]
+	litCost, lenCost, distCost := &e.litCost, &e.lenCost, &e.distCost
+	mstart := e.mstart[:n+1]
 	for i := n - 1; i >= 0; i-- {
-		best := cost[i+1] + e.litCost[buf[i]]
+		best := cost[i+1] + litCost[buf[i]]
 		step := uint32(0)
-		if ms := e.matches[e.mstart[i]:e.mstart[i+1]]; len(ms) > 0 {
-			limit := n - i
+		if ms := e.matches[mstart[i]:mstart[i+1]]; len(ms) > 0 {
+			// Costs from here on; a match may not go past the end.
+			after := cost[i:]
 			l := minMatch
 			for _, m := range ms {
-				ml := min(int(m>>16), limit)
+				ml := min(int(m>>16), len(after)-1, maxMatch)
 				d := m & 0xffff
-				dc := e.distCost[distSlot(int(d))]
+				dc := distCost[distSlot(int(d))]
 				for ; l <= ml; l++ {
-					if c := dc + e.lenCost[l] + cost[i+l]; c < best {
+					if c := dc + lenCost[l] + after[l]; c < best {
 						best, step = c, uint32(l)<<16|d
 					}
-				}
-				if ml == limit {
-					break
 				}
 			}
 		}
@@ -295,3 +304,19 @@ func grow[T any](s []T, n int) []T {
 	}
 	return s[:n]
 }
+
+// EncodeZlib appends to dst data as one complete zlib stream (RFC 1950):
+// the 2-byte header, data deflated as a final block and its Adler-32.
+func (e *Encoder) EncodeZlib(dst, data []byte) []byte {
+	// CMF 0x78: deflate with a 32 KiB window; FLG 0xda: the "slowest"
+	// level, no dictionary, and the check bits that make 0x78da a
+	// multiple of 31.
+	dst = append(dst, 0x78, 0xda)
+	dst = e.Encode(dst, data, nil, true)
+	return binary.BigEndian.AppendUint32(dst, adler32.Checksum(data))
+}
+
+// Version names the encoder's output: it changes whenever the bytes that
+// some level makes of some input could, so that caches keyed by it (gpack's
+// layer cache, through compress.Fingerprint) never mix old and new bytes.
+const Version = "1"
