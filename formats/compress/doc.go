@@ -102,7 +102,7 @@
 // 1.4 to 1.9 times, depending on the data and the load), and a level with
 // pigz -6's size at twice pigz -6's speed (klauspost's 8 is 1.5 % larger
 // than pigz -6; internal/deflate's level 3, a little smaller than pigz -6,
-// took 1.03 s on those 16 MiB where pigz -6 -p 1 took 0.88 s).
+// took 1.0 to 1.3 s on those 16 MiB where pigz -6 -p 1 took 0.88 s).
 //
 // zstd: the default, level 3, is klauspost's SpeedDefault: 63,615,453
 // bytes, 0.7 % more than zstd -3 -T0 (63,175,093).
