@@ -29,8 +29,8 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 FUZZTIME ?= 1m
-# A budget is a time or a number of inputs (Nx). FuzzWrite and FuzzRoundTrip
-# run for a number of inputs: a slow input (xz, 1 MiB blocks) still running
+# A budget is a time or a number of inputs (Nx). FuzzWrite, FuzzRoundTrip and
+# FuzzEncode run for a number of inputs: a slow input (xz, 1 MiB blocks) still running
 # at a time limit makes go test report "context deadline exceeded" and fail.
 SQUASHFS_FUZZ ?= 5000x
 COMPRESS_FUZZ ?= 1000x
@@ -47,6 +47,7 @@ FUZZ_TARGETS := \
 	./formats/rpm/:FuzzWrite:$(SYSPKG_FUZZ) \
 	./formats/squashfs/:FuzzWrite:$(SQUASHFS_FUZZ) \
 	./formats/squashfs/:FuzzRead:$(FUZZTIME) \
+	./internal/deflate/:FuzzEncode:$(COMPRESS_FUZZ) \
 	./launcher/contract/:FuzzParseManifest:$(FUZZTIME)
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

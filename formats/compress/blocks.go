@@ -10,8 +10,10 @@ import (
 // came just before the block (at most the window the format can use; nil for
 // the first block) and final is set on the last block of the stream. It runs
 // on a worker of the Pipeline and must not keep data or dict after it
-// returns.
-type encodeBlock func(dst *bytes.Buffer, data, dict []byte, final bool) error
+// returns. worker is the index of the Pipeline worker that runs it, from 0,
+// so that an encoder may keep state per worker; the output must not
+// depend on it.
+type encodeBlock func(worker int, dst *bytes.Buffer, data, dict []byte, final bool) error
 
 // block is one block of a stream on its way through the Pipeline. Blocks
 // are recycled, with their buffers, once written.
@@ -55,8 +57,8 @@ func newBlockWriter(w io.Writer, name string, encode encodeBlock, blockSize, dic
 	return b
 }
 
-func (b *blockWriter) encodeOne(_ int, j *block) error {
-	if err := b.encode(&j.out, j.data, j.dict, j.final); err != nil {
+func (b *blockWriter) encodeOne(worker int, j *block) error {
+	if err := b.encode(worker, &j.out, j.data, j.dict, j.final); err != nil {
 		return fmt.Errorf("%s block %d: %w", b.name, j.seq, err)
 	}
 	return nil

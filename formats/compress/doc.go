@@ -12,11 +12,15 @@
 // compressor gets there its own way:
 //
 //   - gzip: the input is cut into 1 MiB blocks, each deflated on its own,
-//     on a worker of the Pipeline, by a fresh klauspost/compress/flate
-//     encoder primed with the 32 KiB of input before it (pigz's scheme),
-//     ended with a sync flush, and the
-//     blocks are concatenated into one gzip member with a fixed header
-//     (mtime 0, no name, OS Unix) and a CRC taken in input order.
+//     on a worker of the Pipeline, primed with the 32 KiB of input before
+//     it (pigz's scheme) and ended with a sync flush (an empty stored
+//     block, which byte-aligns it), and the blocks are concatenated into
+//     one gzip member with a fixed header (mtime 0, no name, OS Unix) and a
+//     CRC taken in input order. Level 9, the default, deflates with gpack's
+//     own near-optimal encoder (internal/deflate: binary-tree match finder,
+//     a cost-driven optimal parse, codes from the parse), one reused per
+//     worker, each block from scratch; levels 1 to 8 with a fresh
+//     klauspost/compress/flate encoder per block.
 //     klauspost/pgzip was measured and not used, although its output does
 //     not depend on its number of blocks in flight either: it primes blocks
 //     with 16 KiB only (its output is 0.02 % larger), writes the zero
@@ -33,37 +37,78 @@
 //   - none: the input, unchanged.
 //
 // Memory is bounded by the blocks in flight, not the input: with 2 workers
-// TestMemoryBounded measured a peak live heap of about 5 MiB for gzip,
+// TestMemoryBounded measured a peak live heap of about 15 MiB for gzip
+// (each worker's internal/deflate encoder keeps about 2 MiB),
 // 146 MiB for xz (each encoder allocates about 6 bytes per byte of
 // dictionary) and 214 MiB for zstd (its jobs are 32 MiB), and it grows
 // linearly with Concurrency.
 //
 // # Levels
 //
-// Measured on the Go toolchain tarball (`tar --sort=name --format=gnu
-// --mtime=@1 --owner=0 --group=0 --numeric-owner -cf` of /usr/local/go,
-// 244,817,920 bytes) on 2 shared cores, 3 runs each; bench/compress.sh
-// measures the defaults against the reference tools.
+// gzip, measured with cmd/gpack-compress (2 workers) against the tools on
+// two tarballs (`tar --sort=name --format=gnu --mtime=@1 --owner=0
+// --group=0 --numeric-owner -cf`), best wall time of 2 runs, on 2 cores
+// shared with other jobs (load average 6 to 11: the wall times are those
+// of a crowded machine, the user seconds are what each command cost):
 //
-// gzip, against gzip -9n (66,124,117 bytes, 32 s) and pigz -9 (65,980,799
-// bytes, 15 s):
+// /usr/local/go/pkg/tool, the Go 1.26 compiler and tools (67,450,880 bytes):
 //
-//	level   size         vs gzip -9n   wall
-//	6       68,812,662   +4.07 %        1.8 s
-//	7       67,867,406   +2.64 %        3.1 s
-//	8       67,187,534   +1.61 %        4.3 s
-//	9       66,788,787   +1.01 %       15.0 s
+//	command         size         vs gzip -9n   wall      user
+//	gzip -9n        24,595,621                 11.54 s   11.01 s
+//	pigz -6         24,702,393   +0.43 %        2.93 s    3.38 s
+//	pigz -9         24,560,497   -0.14 %       11.15 s   10.65 s
+//	gpack 9         24,312,003   -1.15 %        6.90 s    6.67 s
+//	gpack 8         25,111,551   +2.10 %        2.29 s    2.29 s
+//	gpack 7         25,288,814   +2.82 %        1.72 s    1.68 s
+//	gpack 6         25,642,703   +4.26 %        1.00 s    0.94 s
 //
-// On a second tarball (JDK 17, /usr/share/doc and Python 3.11's library,
-// 439,388,160 bytes; gzip -9n 217,521,437 bytes in 49 s, pigz -9 38 s):
-// level 7 +1.03 % in 8.5 s, 8 +0.63 % in 13.4 s, 9 +0.40 % in 53.5 s.
+// python3 and coreutils from /nix/store (50,094,080 bytes):
 //
-// The default is 9: on both tarballs it is the only level near 1 % of
-// gzip -9n (just over on the Go tarball, under on the other). No level
-// stays under 1 % on the Go tarball: klauspost's deflate is 1 % larger than
-// zlib's even as a single stream (66,813,484 bytes; Go's compress/flate
-// 66,885,874), and its level 9 is slow on some data (the JDK above). Level
-// 8 is 3.5 to 4 times faster for 0.2 to 0.6 % more.
+//	command         size         vs gzip -9n   wall      user
+//	gzip -9n        17,061,336                 10.46 s    7.89 s
+//	pigz -6         17,161,567   +0.59 %        1.63 s    1.81 s
+//	pigz -9         17,020,485   -0.24 %       12.65 s    7.38 s
+//	gpack 9         16,908,819   -0.89 %       14.04 s    5.71 s
+//	gpack 8         17,536,642   +2.79 %        3.33 s    1.77 s
+//	gpack 7         17,667,867   +3.56 %        2.04 s    1.30 s
+//	gpack 6         17,968,587   +5.32 %        1.30 s    0.64 s
+//
+// Against gzip 9 before, klauspost's level 9 (the main branch's
+// gpack-compress, run right after the current one, load average 11 to 13):
+// on the Go sample 25,057,737 bytes (+1.88 %) for 10.08 s of CPU where
+// gpack 9 now took 7.20 s; on the Nix sample 17,489,305 bytes (+2.51 %)
+// for 5.36 s, against 4.82 s.
+//
+// The default is 9, internal/deflate at its level 5 (search depth 8, nice
+// length 16, one optimal parse after a greedy estimate, 32 KiB deflate
+// blocks): the only level no larger than gzip -9n, by 1.15 and 0.89 %,
+// for 0.61 and 0.72 of its CPU time. On the first 16 MiB of the Go
+// sample, one core, at a lighter load (3.6), it took 1.22 to 1.36 s where
+// gzip -9n took 2.34 to 2.55 s and klauspost's level 9, which gzip 9 was
+// before, 2.12 s for 1.8 % more than gzip -9n. Levels 1 to 8 stay
+// klauspost's: internal/deflate has no level as fast as them (klauspost's 8
+// took 0.66 s on those 16 MiB, internal/deflate at search depth 1 0.90 s), and
+// klauspost's deflate, even as a single stream, is 1 % larger than
+// zlib's, which is why 9 is gpack's own.
+//
+// internal/deflate's levels, on those 16 MiB (gzip -9n: 6,343,492 bytes):
+//
+//	level   depth  nice  parses  size         vs gzip -9n
+//	1       2      16    1       6,443,596    +1.58 %
+//	2       3      16    1       6,380,597    +0.58 %
+//	3       4      16    1       6,341,330    -0.03 %
+//	4       6      16    1       6,297,606    -0.72 %
+//	5       8      16    1       6,275,481    -1.07 %
+//	6       12     24    1       6,221,605    -1.92 %
+//	7       16     32    2       6,177,523    -2.62 %
+//	8       32     64    2       6,158,246    -2.92 %
+//	9       64     258   3       6,153,248    -3.00 %
+//
+// Not reached yet: the default at twice gzip -9's speed per core (it is
+// 1.4 to 1.9 times, depending on the data and the load), and a level with
+// pigz -6's size at twice pigz -6's speed (klauspost's 8 is 1.5 % larger
+// than pigz -6; internal/deflate's level 3, a little smaller than pigz -6,
+// took 1.0 to 1.3 s on those 16 MiB where pigz -6 -p 1 took 0.88 s).
 //
 // zstd: the default, level 3, is klauspost's SpeedDefault: 63,615,453
 // bytes, 0.7 % more than zstd -3 -T0 (63,175,093).

@@ -3,6 +3,8 @@ package compress
 import (
 	"fmt"
 	"runtime/debug"
+
+	"github.com/gpack/gpack/internal/deflate"
 )
 
 // streamRules names the rules by which gpack frames its streams besides the
@@ -12,7 +14,7 @@ import (
 // with at least 2 goroutines. Change it whenever the bytes for the same
 // input, level and numbers could change, so that caches of compressed data
 // never mix old bytes with new ones.
-const streamRules = "gpack-stream-1"
+const streamRules = "gpack-stream-2"
 
 // Fingerprint names everything the output of NewWriter depends on besides
 // the input: the algorithm and level, gpack's own block parameters (block
@@ -41,6 +43,9 @@ type params struct {
 func streamParams(a Algo, level int) params {
 	switch a {
 	case Gzip:
+		if level >= gzipOwnLevel {
+			return params{gzipBlockSize, gzipDictSize, deflateLib}
+		}
 		return params{gzipBlockSize, gzipDictSize, "github.com/klauspost/compress"}
 	case Xz:
 		return params{xzBlockSize(level), xzDictCap[level], "github.com/ulikunitz/xz"}
@@ -51,6 +56,10 @@ func streamParams(a Algo, level int) params {
 	}
 	return params{}
 }
+
+// deflateLib names gpack's own deflate encoder as a library for
+// fingerprints: it is versioned with gpack, by deflate.Version.
+const deflateLib = "github.com/gpack/gpack/internal/deflate"
 
 func fingerprint(a Algo, level int, p params) string {
 	if a == None {
@@ -63,6 +72,9 @@ func fingerprint(a Algo, level int, p params) string {
 // of an encoder may compress the same bytes differently (as a Go release
 // did to compress/gzip, nix2container PR #222).
 func moduleVersion(path string) string {
+	if path == deflateLib {
+		return deflate.Version
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"

@@ -40,7 +40,7 @@ func newXzWriter(w io.Writer, level, workers, blockSize int) io.WriteCloser {
 		CheckSum: xz.CRC64, // xz's default check
 		Matcher:  lzma.HashTable4,
 	}
-	encode := func(dst *bytes.Buffer, data, _ []byte, _ bool) error {
+	encode := func(_ int, dst *bytes.Buffer, data, _ []byte, _ bool) error {
 		// A dictionary larger than the block is never filled, and
 		// ulikunitz/xz allocates about 6 bytes of tables per byte of it:
 		// a short block (a small input, or the last block) gets one

@@ -12,6 +12,7 @@ import (
 	"github.com/ulikunitz/xz/lzma"
 
 	"github.com/gpack/gpack/formats/compress"
+	"github.com/gpack/gpack/internal/deflate"
 )
 
 // Compressors are the compressors of an image, the default first, and the
@@ -20,7 +21,9 @@ import (
 // is the default. Default levels are mksquashfs's: gzip 9, zstd 15 and
 // lz4's fast (non-HC) compressor.
 //
-//   - gzip: zlib streams, squashfs compressor 1; zlib's levels.
+//   - gzip: zlib streams, squashfs compressor 1; zlib's levels: 9 (the
+//     default) is gpack's own near-optimal deflate (internal/deflate),
+//     1 to 8 klauspost/compress's, as in formats/compress.
 //   - xz: xz streams with CRC32 checks, compressor 4. No levels: each block
 //     is compressed on its own, so the dictionary of xz's presets, which is
 //     what the levels change, never grows past the block size anyway.
@@ -100,6 +103,13 @@ type codec interface {
 func newCodec(algo compress.Algo, level, blockSize int) (codec, error) {
 	switch algo {
 	case compress.Gzip:
+		if level >= deflateFromLevel {
+			e, err := deflate.NewEncoder(deflate.DefaultLevel)
+			if err != nil {
+				return nil, err
+			}
+			return &deflateCodec{e: e}, nil
+		}
 		zw, err := zlib.NewWriterLevel(nil, level)
 		if err != nil {
 			return nil, err
@@ -165,6 +175,26 @@ func (c *gzipCodec) compress(dst, src []byte) ([]byte, error) {
 		return nil, nil
 	}
 	return c.out.b, nil
+}
+
+// deflateFromLevel is the first gzip level made by internal/deflate
+// rather than klauspost/compress: the one level where it is both smaller
+// and faster, as for tarballs (formats/compress's gzipOwnLevel).
+const deflateFromLevel = 9
+
+// deflateCodec writes a zlib stream with gpack's own deflate encoder.
+// Each Encode starts afresh, so the output of a block does not depend on
+// the blocks before (TestCodecReuse checks it).
+type deflateCodec struct {
+	e *deflate.Encoder
+}
+
+func (c *deflateCodec) compress(dst, src []byte) ([]byte, error) {
+	out := c.e.EncodeZlib(dst[:0], src)
+	if len(out) >= len(src) {
+		return nil, nil
+	}
+	return out, nil
 }
 
 // xzDictMax is the largest dictionary the kernel accepts without

@@ -62,7 +62,8 @@
 //
 // # Compressors
 //
-// gzip (zlib streams; klauspost/compress), xz (ulikunitz/xz, a complete
+// gzip (zlib streams; at the default level 9 gpack's own near-optimal
+// deflate, internal/deflate, below it klauspost/compress), xz (ulikunitz/xz, a complete
 // xz stream with a CRC32 check per block, with a dictionary no larger than
 // the kernel's), zstd (klauspost/compress, frames whose window is the
 // block size, as the kernel needs), lz4 (pierrec/lz4, raw LZ4 blocks,

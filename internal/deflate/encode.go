@@ -1,0 +1,332 @@
+package deflate
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/adler32"
+)
+
+// Levels of an Encoder: MinLevel is the fastest, MaxLevel the smallest,
+// DefaultLevel the one gpack's gzip uses (see formats/compress).
+const (
+	MinLevel     = 1
+	MaxLevel     = 9
+	DefaultLevel = 5
+)
+
+// params are what a level sets.
+type params struct {
+	depth  int // tree nodes visited per position
+	nice   int // a match this long ends the search and is taken
+	passes int // runs of the parse, each with the costs of the one before
+	// segment is how much input the parse optimizes at once, and so the
+	// size of a deflate block before the last one of an Encode: each
+	// gets its own Huffman codes. 0 means defaultSegment.
+	segment int
+}
+
+// levels are the params of each level. Depth is what buys size (on the
+// Go toolchain binaries 8 nodes make 1 % less than 4, for a fifth more
+// time); a short nice length keeps the parse cheap, since the positions
+// inside a match that long are only inserted.
+var levels = [MaxLevel + 1]params{
+	1: {depth: 2, nice: 16, passes: 1},
+	2: {depth: 3, nice: 16, passes: 1},
+	3: {depth: 4, nice: 16, passes: 1},
+	4: {depth: 6, nice: 16, passes: 1},
+	5: {depth: 8, nice: 16, passes: 1},
+	6: {depth: 12, nice: 24, passes: 1},
+	7: {depth: 16, nice: 32, passes: 2},
+	8: {depth: 32, nice: 64, passes: 2},
+	9: {depth: 64, nice: 258, passes: 3},
+}
+
+// defaultSegment is the segment of params that set none.
+const defaultSegment = 32 << 10
+
+// costScale is the unit of costs: 1/16 of a bit.
+const costScale = 16
+
+// Encoder compresses to raw deflate (RFC 1951). The zero value is not
+// usable; make one with NewEncoder. An Encoder is not safe for concurrent
+// use, but it may be used for any number of Encode calls, and each one's
+// output depends only on its arguments and the level.
+type Encoder struct {
+	p   params
+	mf  *matchFinder
+	hf  huffman
+	buf []byte // dict and data, contiguous
+
+	// One segment's parse.
+	matches []uint32 // length<<16 | distance, by position
+	mstart  []int32  // where each position's matches start in matches
+	cost    []uint32 // cheapest cost from each position to the segment end
+	choice  []uint32 // the step taken from each position: 0 for a literal
+	tokens  []uint32 // the parse: a literal, or length<<16 | distance
+
+	litCost  [256]uint32
+	lenCost  [maxMatch + 1]uint32
+	distCost [numDist]uint32
+
+	litFreq  [numLitLen]uint32
+	distFreq [numDist]uint32
+	litLens  [numLitLen]uint8
+	distLens [numDist]uint8
+	litCodes [288]uint16
+	dstCodes [numDist]uint16
+
+	bw bitWriter
+}
+
+// NewEncoder returns an Encoder at level, from MinLevel to MaxLevel.
+func NewEncoder(level int) (*Encoder, error) {
+	if level < MinLevel || level > MaxLevel {
+		return nil, fmt.Errorf("deflate level %d: takes %d to %d", level, MinLevel, MaxLevel)
+	}
+	return &Encoder{p: levels[level], mf: newMatchFinder()}, nil
+}
+
+// Encode appends to dst the deflate encoding of data and returns it. dict
+// is the input that came before data (the last 32 KiB of it are used):
+// matches may reach into it, as they would in one stream. If final, the
+// last block is marked final; otherwise the output ends with an empty
+// stored block, as zlib's sync flush does, so that it ends on a byte
+// boundary and another Encode's output may follow it.
+func (e *Encoder) Encode(dst, data, dict []byte, final bool) []byte {
+	if len(dict) > maxDist {
+		dict = dict[len(dict)-maxDist:]
+	}
+	e.buf = append(append(e.buf[:0], dict...), data...)
+	e.mf.reset()
+	e.bw = bitWriter{out: dst}
+	start := len(dict)
+	// The dictionary goes into the tree only.
+	for pos := 0; pos < start; pos++ {
+		if len(e.buf)-pos >= 4 {
+			maxLen := min(maxMatch, len(e.buf)-pos)
+			e.mf.find(e.buf, pos, maxLen, min(e.p.nice, maxLen), e.p.depth, nil, false)
+		}
+	}
+	n := len(data)
+	seg := e.p.segment
+	if seg == 0 {
+		seg = defaultSegment
+	}
+	nseg := max(1, (n+seg-1)/seg)
+	for i := range nseg {
+		lo := start + n*i/nseg
+		hi := start + n*(i+1)/nseg
+		e.segment(lo, hi, final && i == nseg-1)
+	}
+	if !final {
+		// An empty stored block: 3 header bits, padding, LEN 0, NLEN.
+		e.bw.write(0, 3)
+		e.bw.align()
+		e.bw.out = append(e.bw.out, 0, 0, 0xff, 0xff)
+	}
+	e.bw.align()
+	out := e.bw.out
+	e.bw = bitWriter{}
+	return out
+}
+
+// segment parses and writes buf[lo:hi] as one block.
+func (e *Encoder) segment(lo, hi int, final bool) {
+	n := hi - lo
+	e.collect(lo, hi)
+	e.initialCosts(lo, hi)
+	for pass := 0; ; pass++ {
+		e.parse(lo, n)
+		e.count()
+		e.hf.lengths(e.litFreq[:], e.litLens[:], 15)
+		e.hf.lengths(e.distFreq[:], e.distLens[:], 15)
+		if pass+1 >= e.p.passes {
+			break
+		}
+		e.setCosts()
+	}
+	e.writeBlock(lo, hi, final)
+}
+
+// collect finds the matches of every position of buf[lo:hi]. After a
+// match of nice length or more the positions it covers are only inserted:
+// the parse will take that match.
+func (e *Encoder) collect(lo, hi int) {
+	n := hi - lo
+	e.matches = e.matches[:0]
+	e.mstart = grow(e.mstart, n+1)
+	end := len(e.buf)
+	skip := 0
+	for pos := lo; pos < hi; pos++ {
+		e.mstart[pos-lo] = int32(len(e.matches))
+		left := end - pos
+		if left < 4 {
+			continue
+		}
+		maxLen := min(maxMatch, left)
+		nice := min(e.p.nice, maxLen)
+		if skip > 0 {
+			skip--
+			e.mf.find(e.buf, pos, maxLen, nice, e.p.depth, nil, false)
+			continue
+		}
+		var best int
+		e.matches, best = e.mf.find(e.buf, pos, maxLen, nice, e.p.depth, e.matches, true)
+		if best >= nice {
+			skip = min(best-1, hi-pos-1)
+		}
+	}
+	e.mstart[n] = int32(len(e.matches))
+}
+
+// initialCosts sets the costs of the first parse from a greedy one, which
+// takes the longest match at each position: a rough parse, but its
+// statistics are near those of the optimal one, and it costs a fraction
+// of a run of parse.
+func (e *Encoder) initialCosts(lo, hi int) {
+	n := hi - lo
+	e.tokens = e.tokens[:0]
+	buf := e.buf[lo:hi]
+	for i := 0; i < n; {
+		a, b := e.mstart[i], e.mstart[i+1]
+		if a == b {
+			e.tokens = append(e.tokens, uint32(buf[i]))
+			i++
+			continue
+		}
+		m := e.matches[b-1]
+		l := min(int(m>>16), n-i)
+		if l < minMatch {
+			e.tokens = append(e.tokens, uint32(buf[i]))
+			i++
+			continue
+		}
+		e.tokens = append(e.tokens, uint32(l)<<16|m&0xffff)
+		i += l
+	}
+	e.count()
+	e.hf.lengths(e.litFreq[:], e.litLens[:], 15)
+	e.hf.lengths(e.distFreq[:], e.distLens[:], 15)
+	e.setCosts()
+}
+
+// setCosts sets the costs from the codes of the last parse. A symbol the
+// parse did not use costs a little more than the longest code.
+func (e *Encoder) setCosts() {
+	maxLit := uint8(0)
+	for _, l := range e.litLens {
+		maxLit = max(maxLit, l)
+	}
+	unusedLit := uint32(min(15, maxLit+1))
+	for b := range 256 {
+		l := uint32(e.litLens[b])
+		if l == 0 {
+			l = unusedLit
+		}
+		e.litCost[b] = l * costScale
+	}
+	for l := minMatch; l <= maxMatch; l++ {
+		c := lengthCode[l]
+		bits := uint32(e.litLens[257+int(c)])
+		if bits == 0 {
+			bits = unusedLit
+		}
+		e.lenCost[l] = (bits + uint32(lengthExtra[c])) * costScale
+	}
+	maxDistLen := uint8(0)
+	for _, l := range e.distLens {
+		maxDistLen = max(maxDistLen, l)
+	}
+	for s := range numDist {
+		bits := uint32(e.distLens[s])
+		if bits == 0 || e.distFreq[s] == 0 {
+			bits = uint32(min(15, maxDistLen+1))
+		}
+		e.distCost[s] = (bits + uint32(distExtra[s])) * costScale
+	}
+}
+
+// parse finds the cheapest way to encode the n bytes at lo with the
+// matches collected and the current costs, going backwards: the cost of a
+// position is that of its cheapest step, a literal or a match of any
+// length up to each match found, plus the cost of the position the step
+// leads to. It leaves the parse in tokens.
+func (e *Encoder) parse(lo, n int) {
+	e.cost = grow(e.cost, n+1)
+	e.choice = grow(e.choice, n)
+	cost, choice := e.cost[:n+1], e.choice[:n]
+	cost[n] = 0
+	buf := e.buf[lo : lo+n]
+	litCost, lenCost, distCost := &e.litCost, &e.lenCost, &e.distCost
+	mstart := e.mstart[:n+1]
+	for i := n - 1; i >= 0; i-- {
+		best := cost[i+1] + litCost[buf[i]]
+		step := uint32(0)
+		if ms := e.matches[mstart[i]:mstart[i+1]]; len(ms) > 0 {
+			// Costs from here on; a match may not go past the end.
+			after := cost[i:]
+			l := minMatch
+			for _, m := range ms {
+				ml := min(int(m>>16), len(after)-1, maxMatch)
+				d := m & 0xffff
+				dc := distCost[distSlot(int(d))]
+				for ; l <= ml; l++ {
+					if c := dc + lenCost[l] + after[l]; c < best {
+						best, step = c, uint32(l)<<16|d
+					}
+				}
+			}
+		}
+		cost[i] = best
+		choice[i] = step
+	}
+	e.tokens = e.tokens[:0]
+	for i := 0; i < n; {
+		s := choice[i]
+		if s == 0 {
+			e.tokens = append(e.tokens, uint32(buf[i]))
+			i++
+			continue
+		}
+		e.tokens = append(e.tokens, s)
+		i += int(s >> 16)
+	}
+}
+
+// count sets the symbol frequencies of the tokens, with one end of block.
+func (e *Encoder) count() {
+	clear(e.litFreq[:])
+	clear(e.distFreq[:])
+	for _, t := range e.tokens {
+		if t < 256 {
+			e.litFreq[t]++
+			continue
+		}
+		e.litFreq[257+int(lengthCode[t>>16])]++
+		e.distFreq[distSlot(int(t&0xffff))]++
+	}
+	e.litFreq[endBlock]++
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// EncodeZlib appends to dst data as one complete zlib stream (RFC 1950):
+// the 2-byte header, data deflated as a final block and its Adler-32.
+func (e *Encoder) EncodeZlib(dst, data []byte) []byte {
+	// CMF 0x78: deflate with a 32 KiB window; FLG 0xda: the "slowest"
+	// level, no dictionary, and the check bits that make 0x78da a
+	// multiple of 31.
+	dst = append(dst, 0x78, 0xda)
+	dst = e.Encode(dst, data, nil, true)
+	return binary.BigEndian.AppendUint32(dst, adler32.Checksum(data))
+}
+
+// Version names the encoder's output: it changes whenever the bytes that
+// some level makes of some input could, so that caches keyed by it (gpack's
+// layer cache, through compress.Fingerprint) never mix old and new bytes.
+const Version = "1"
