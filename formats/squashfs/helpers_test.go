@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -537,4 +538,19 @@ func quoteNg(p string) string {
 		return `"` + strings.ReplaceAll(p, `"`, `\"`) + `"`
 	}
 	return p
+}
+
+// goroutinesLeft is how many goroutines beyond before are still running
+// once those that are ending have ended: a goroutine of wg.Go has called
+// Done before it returns, so a count taken right after Wait may still
+// see it. It waits up to 5 s, so only goroutines that stay are counted.
+func goroutinesLeft(before int) int {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := runtime.NumGoroutine() - before
+		if n <= 0 || time.Now().After(deadline) {
+			return max(n, 0)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -764,8 +764,8 @@ func TestReadConcurrent(t *testing.T) {
 				if size > 0 && im.cache.meta.max+im.cache.data.max != size {
 					t.Errorf("cache bounds %d+%d, want %d", im.cache.meta.max, im.cache.data.max, size)
 				}
-				if n := runtime.NumGoroutine(); n > before {
-					t.Errorf("%d goroutines left behind", n-before)
+				if n := goroutinesLeft(before); n > 0 {
+					t.Errorf("%d goroutines left behind", n)
 				}
 			})
 		}

@@ -325,9 +325,8 @@ func TestReadErrors(t *testing.T) {
 		t.Errorf("failing output: %v", err)
 	}
 
-	time.Sleep(50 * time.Millisecond)
-	if n := runtime.NumGoroutine(); n > before {
-		t.Errorf("%d goroutines left behind", n-before)
+	if n := goroutinesLeft(before); n > 0 {
+		t.Errorf("%d goroutines left behind", n)
 	}
 }
 
