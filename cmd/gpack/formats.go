@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/gpack/gpack/formats"
 	"github.com/gpack/gpack/formats/oci"
+	"github.com/gpack/gpack/formats/sif"
 	"github.com/gpack/gpack/formats/squashfs"
 	"github.com/gpack/gpack/formats/tarball"
 )
@@ -13,6 +14,7 @@ import (
 var packFormats = []formats.Format{
 	tarball.Format,
 	squashfs.Format,
+	sif.Format,
 	oci.Docker,
 	oci.OCI,
 }
