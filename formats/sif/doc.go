@@ -30,6 +30,16 @@
 // is built, so labels.json, written by Prepare, lacks it, and the metadata
 // object adds it.
 //
+// One change to squashfs's tree: the runscript links (/.singularity.d/
+// runscript and actions/run) lead to the entry point's file inside the
+// image by a relative path, not to its absolute store path. `apptainer
+// build new.sif old.sif` extracts the image to a directory and chmods the
+// runscripts there, following the links: an absolute one (or a profile's
+// absolute links into its items) would lead it out of the extracted tree
+// to the host's store, which fails as a user and changes the host's files
+// as root. In the container both lead to the same program; the metadata
+// names it by its store path.
+//
 // # One pass
 //
 // The squashfs image is not written to a temporary file and then copied:

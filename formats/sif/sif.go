@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"path/filepath"
+	"slices"
 
 	"github.com/apptainer/sif/v2/pkg/sif"
 	"github.com/google/uuid"
@@ -66,6 +69,7 @@ func Write(ctx context.Context, w Output, t *pack.Tree, opts Options) error {
 	if err != nil {
 		return err
 	}
+	t = relativeRunscript(t)
 	meta, err := sif.NewDescriptorInput(sif.DataGenericJSON, bytes.NewReader(md), sif.OptObjectName(MetadataName))
 	if err != nil {
 		return fmt.Errorf("sif: metadata object: %w", err)
@@ -255,4 +259,42 @@ func imageID(t *pack.Tree, opts Options, arch string, md []byte) uuid.UUID {
 		}
 	}
 	return uuid.NewSHA1(idSpace, h.Sum(nil))
+}
+
+// runscripts are the links to the entry point that pack.Singularity makes.
+var runscripts = []string{".singularity.d/actions/run", ".singularity.d/runscript"}
+
+// relativeRunscript returns t with its runscript links made relative, to
+// the file they lead to inside the image: `apptainer build new.sif
+// old.sif` extracts the image and then chmods the runscripts, through
+// the links, which would otherwise lead out of the extracted tree (an
+// absolute target, or a profile's absolute links into the items) to the
+// host's own store, failing as a user and changing the host's files as
+// root. In the container, the relative link leads to the same program.
+func relativeRunscript(t *pack.Tree) *pack.Tree {
+	var c *pack.Tree
+	for i := range t.Entries {
+		e := &t.Entries[i]
+		if e.Kind != pack.Symlink || !slices.Contains(runscripts, e.Path) {
+			continue
+		}
+		f, ok := t.Resolve(e.Target)
+		if !ok || f.Kind != pack.File && f.Kind != pack.HardLink {
+			continue
+		}
+		rel, err := filepath.Rel(path.Dir(e.Path), f.Path)
+		if err != nil {
+			continue
+		}
+		if c == nil {
+			cp := *t
+			cp.Entries = slices.Clone(t.Entries)
+			c = &cp
+		}
+		c.Entries[i].Target = rel
+	}
+	if c == nil {
+		return t
+	}
+	return c
 }

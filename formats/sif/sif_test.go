@@ -26,14 +26,19 @@ import (
 	"github.com/gpack/gpack/pack"
 )
 
-// prepared is the suite's tree with what Prepare adds for an entry point,
-// as gpack pack builds it: /.singularity.d and labels.json.
-func prepared(t *testing.T) *pack.Tree {
+// prepared is the suite's tree with what Prepare adds, as gpack pack
+// builds it: /.singularity.d and labels.json; with an entry point, its
+// bin/hello (relative to the root item), "" for none.
+func prepared(t *testing.T, entryPoint string) *pack.Tree {
 	t.Helper()
 	tr := formattest.Tree(t)
 	o := pack.Options{Mtime: tr.Mtime}
 	profile := tr.Roots[0]
-	gsif.Format.Prepare(&o, profile, &formats.Options{EntryPoint: profile + "/bin/hello"})
+	ep := ""
+	if entryPoint != "" {
+		ep = profile + "/" + entryPoint
+	}
+	gsif.Format.Prepare(&o, profile, &formats.Options{EntryPoint: ep})
 	es := append([]pack.Entry(nil), tr.Entries...)
 	have := map[string]bool{}
 	for _, e := range es {
@@ -71,8 +76,9 @@ func writeFile(t *testing.T, tr *pack.Tree, opts gsif.Options) string {
 // TestWriteAsTheLibrary: the image written in one pass, the squashfs in
 // place, is byte for byte what the SIF library writes when it copies the
 // same squashfs image, read from a file, into a file it seeks in itself.
+// (Without an entry point, whose links Write changes: TestLayout.)
 func TestWriteAsTheLibrary(t *testing.T) {
-	tr := prepared(t)
+	tr := prepared(t, "")
 	for _, tc := range []struct {
 		name string
 		opts squashfs.Options
@@ -142,7 +148,7 @@ func TestWriteAsTheLibrary(t *testing.T) {
 // TestLayout checks the header, the descriptors and the metadata object
 // of an image of a prepared tree.
 func TestLayout(t *testing.T) {
-	tr := prepared(t)
+	tr := prepared(t, "bin/hello")
 	out := writeFile(t, tr, gsif.Options{})
 	f, err := sif.LoadContainerFromPath(out, sif.OptLoadWithFlag(os.O_RDONLY))
 	if err != nil {
@@ -186,6 +192,17 @@ func TestLayout(t *testing.T) {
 	inside, err := fsRead(im, gsif.LabelsPath)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The runscript links lead to the program inside the image, so that
+	// apptainer build, which follows them in the extracted tree, stays
+	// in it.
+	for p, want := range map[string]string{
+		".singularity.d/runscript":   "../gnu/store/0123456789abcdfghijklmnpqrsvwxyz-a-1.0/bin/hello",
+		".singularity.d/actions/run": "../../gnu/store/0123456789abcdfghijklmnpqrsvwxyz-a-1.0/bin/hello",
+	} {
+		if got, err := im.ReadLink(p); err != nil || got != want {
+			t.Errorf("%s -> %q (%v), want %q", p, got, err, want)
+		}
 	}
 
 	raw, err := ds[0].GetData()
@@ -261,12 +278,12 @@ func TestImageID(t *testing.T) {
 		defer f.UnloadContainer()
 		return f.ID()
 	}
-	tr := prepared(t)
+	tr := prepared(t, "bin/hello")
 	base := id(tr, gsif.Options{})
 	if base == "00000000-0000-0000-0000-000000000000" {
 		t.Fatalf("the nil ID")
 	}
-	if again := id(prepared(t), gsif.Options{}); again != base {
+	if again := id(prepared(t, "bin/hello"), gsif.Options{}); again != base {
 		t.Errorf("the same tree: IDs %s and %s", base, again)
 	}
 	if d := id(tr, gsif.Options{Squashfs: squashfs.Options{Compression: compress.Gzip, Level: 9, BlockSize: 128 << 10}}); d != base {
@@ -321,7 +338,7 @@ func TestImageID(t *testing.T) {
 // closure's ELF files; neither is an error that says what to do, as is an
 // architecture SIF cannot record.
 func TestArch(t *testing.T) {
-	tr := prepared(t)
+	tr := prepared(t, "")
 	noELF := *tr
 	noELF.Entries = nil
 	for _, e := range tr.Entries {
