@@ -2,7 +2,11 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
+	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +16,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apptainer/sif/v2/pkg/sif"
+
+	gsif "github.com/gpack/gpack/formats/sif"
+	"github.com/gpack/gpack/formats/squashfs"
 	"github.com/gpack/gpack/internal/need"
 	"github.com/gpack/gpack/internal/nixstore"
 	"github.com/gpack/gpack/internal/target"
@@ -276,5 +284,61 @@ func TestSifBadUsage(t *testing.T) {
 				t.Errorf("%s holds %d entries after a refused pack", dir, len(ents))
 			}
 		})
+	}
+}
+
+// TestSifLabelsOfSeveralItems: for a profile gpack makes of several
+// items, the labels Prepare writes into labels.json (before the closure
+// is read) are those the metadata object says (from the built tree), but
+// for the architecture.
+func TestSifLabelsOfSeveralItems(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	img := packTo(t, filepath.Join(openTempDir(t), "two.sif"), "-f", "sif", ts.Path("script"), ts.Path("hello"))
+	f, err := sif.LoadContainerFromPath(img, sif.OptLoadWithFlag(os.O_RDONLY))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.UnloadContainer()
+	md, err := f.GetDescriptor(sif.WithDataType(sif.DataGenericJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := md.GetData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m gsif.Metadata
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	part, err := f.GetDescriptor(sif.WithPartitionType(sif.PartPrimSys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	im, err := squashfs.Open(io.NewSectionReader(file, part.Offset(), part.Size()), part.Size(), squashfs.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inside, err := fs.ReadFile(im, gsif.LabelsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels map[string]string
+	if err := json.Unmarshal(inside, &labels); err != nil {
+		t.Fatal(err)
+	}
+	roots := []string{ts.Path("hello"), ts.Path("script")}
+	slices.Sort(roots)
+	if got, want := labels[gsif.LabelRoots], strings.Join(roots, " "); got != want {
+		t.Errorf("labels.json roots %q, want %q", got, want)
+	}
+	labels[gsif.LabelArch] = runtime.GOARCH
+	if !maps.Equal(labels, m.Data.Attributes.Labels) {
+		t.Errorf("labels.json %v and the metadata's labels %v differ (but for the architecture)", labels, m.Data.Attributes.Labels)
 	}
 }
