@@ -6,7 +6,7 @@ BIN     := bin
 LDFLAGS := -s -w
 export CGO_ENABLED := 0
 
-.PHONY: all build install deps test test-short fuzz bench lint demo clean
+.PHONY: all build install deps deps-test test test-short fuzz bench lint demo clean
 
 all: build
 
@@ -19,9 +19,13 @@ install:
 deps:
 	scripts/deps.sh
 
+# deps, and Apptainer (built from source once), which only tests use.
+deps-test:
+	scripts/deps.sh --apptainer
+
 # The tests build test stores with gcc, run
 # programs as an unprivileged user and use the real /nix/store: run as root.
-test: deps lint
+test: deps-test lint
 	$(GO) test -count=1 -timeout 25m ./...
 	$(MAKE) fuzz FUZZTIME=20s
 

@@ -1,5 +1,5 @@
 // Package formats is what every output format is to gpack pack: one Format
-// interface, which tarball, squashfs and the container images (docker,
+// interface, which tarball, squashfs, sif and the container images (docker,
 // oci) implement in their own packages, and the rules the CLI applies to
 // all of them alike.
 //

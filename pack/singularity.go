@@ -46,8 +46,10 @@ type SingularityOptions struct {
 //     with its arguments (EntryArgs), runscript is a script run by the
 //     profile's sh, bash or dash that passes them first, and actions/run
 //     a symlink to it (no shell in the profile: an error);
-//   - empty /proc, /sys, /dev, /home and /tmp (1777), where the runtime
-//     mounts its own;
+//   - empty /proc, /sys, /dev, /home, /tmp and /var/tmp (both 1777), where
+//     the runtime mounts its own (without /var/tmp, every apptainer run
+//     warns that it skips that mount), unless a link of Links is /var or
+//     below it;
 //   - unless a link of Links is /etc or below it, /etc with empty group,
 //     hosts, passwd and resolv.conf: Charliecloud's ch-run, which runs
 //     squashfs images too, binds the host's files over those and refuses
@@ -107,16 +109,27 @@ func Singularity(o SingularityOptions) ([]Entry, error) {
 		es = append(es, Entry{Path: d, Kind: Dir, Mode: dirMode})
 	}
 	es = append(es, Entry{Path: "tmp", Kind: Dir, Mode: 0o1777})
-	for _, l := range o.Links {
-		if l := strings.Trim(l.Link, "/"); l == "etc" || strings.HasPrefix(l, "etc/") {
-			return es, nil
-		}
+	if !linked(o.Links, "var") {
+		es = append(es, Entry{Path: "var", Kind: Dir, Mode: dirMode}, Entry{Path: "var/tmp", Kind: Dir, Mode: 0o1777})
+	}
+	if linked(o.Links, "etc") {
+		return es, nil
 	}
 	es = append(es, Entry{Path: "etc", Kind: Dir, Mode: dirMode})
 	for _, f := range []string{"group", "hosts", "passwd", "resolv.conf"} {
 		es = append(es, fileEntry("etc/"+f, 0o644, ""))
 	}
 	return es, nil
+}
+
+// linked reports whether a link of links is dir or below it.
+func linked(links []LinkRequest, dir string) bool {
+	for _, l := range links {
+		if l := strings.Trim(l.Link, "/"); l == dir || strings.HasPrefix(l, dir+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func fileEntry(p string, mode fs.FileMode, data string) Entry {

@@ -23,6 +23,7 @@ func TestSingularity(t *testing.T) {
 		wantSourced bool
 		links       []LinkRequest
 		wantEtc     bool
+		noVar       bool // a link makes /var
 	}{
 		{name: "no entry point", wantEtc: true},
 		{name: "entry point in the profile", entry: "bin/hello", wantRun: profile + "/bin/hello", wantEtc: true},
@@ -31,6 +32,9 @@ func TestSingularity(t *testing.T) {
 		{name: "-S /etc", links: []LinkRequest{{Link: "/etc", Target: "etc"}}},
 		{name: "-S /etc/profile", links: []LinkRequest{{Link: "/etc/profile", Target: "etc/profile"}}},
 		{name: "-S /etcetera", links: []LinkRequest{{Link: "/etcetera", Target: "etc"}}, wantEtc: true},
+		{name: "-S /var", links: []LinkRequest{{Link: "/var", Target: "var"}}, wantEtc: true, noVar: true},
+		{name: "-S /var/lib", links: []LinkRequest{{Link: "var/lib/", Target: "var/lib"}}, wantEtc: true, noVar: true},
+		{name: "-S /variable", links: []LinkRequest{{Link: "/variable", Target: "var"}}, wantEtc: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			etc := filepath.Join(profile, "etc/profile")
@@ -77,6 +81,15 @@ func TestSingularity(t *testing.T) {
 			}
 			if byPath["tmp"].Mode != 0o1777 {
 				t.Errorf("/tmp mode %o, want 1777", byPath["tmp"].Mode)
+			}
+			// Apptainer mounts a /var/tmp too.
+			for _, d := range []string{"var", "var/tmp"} {
+				if e, ok := byPath[d]; ok == tc.noVar || ok && e.Kind != Dir {
+					t.Errorf("/%s = %+v, %v; want an empty directory: %v", d, e, ok, !tc.noVar)
+				}
+			}
+			if e, ok := byPath["var/tmp"]; ok && e.Mode != 0o1777 {
+				t.Errorf("/var/tmp mode %o, want 1777", e.Mode)
 			}
 			// ch-run's placeholders, unless -S makes an /etc.
 			for _, f := range []string{"etc", "etc/group", "etc/hosts", "etc/passwd", "etc/resolv.conf"} {

@@ -270,7 +270,7 @@ func TestLongOutputNames(t *testing.T) {
 	dir := openTempDir(t)
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	for _, tc := range []struct{ format, ext string }{
-		{"tarball", ".tar.gz"}, {"squashfs", ".squashfs"}, {"docker", ".docker.tar"}, {"oci", ".oci"}, {"oci", ".tar"},
+		{"tarball", ".tar.gz"}, {"squashfs", ".squashfs"}, {"sif", ".sif"}, {"docker", ".docker.tar"}, {"oci", ".oci"}, {"oci", ".tar"},
 	} {
 		for _, n := range []int{240, 255} {
 			name := strings.Repeat("n", n-len(tc.ext)) + tc.ext
@@ -302,19 +302,23 @@ func TestJobs(t *testing.T) {
 
 // TestSourceDateEpoch: SOURCE_DATE_EPOCH is checked once, for every
 // format, before any work: negative, not a number, or past year 9999 is
-// one line; squashfs also refuses what it cannot hold (after 2106).
+// one line; squashfs and sif also refuse what squashfs cannot hold (after
+// 2106).
 func TestSourceDateEpoch(t *testing.T) {
 	_, item := smallStore(t, nil)
 	dir := openTempDir(t)
-	for _, f := range []string{"tarball", "squashfs", "docker", "oci"} {
+	for _, f := range []string{"tarball", "squashfs", "sif", "docker", "oci"} {
 		for _, v := range []string{"-5", "abc", "1.5", "253402300800", "99999999999999999999"} {
 			r := runGpack(t, []string{"SOURCE_DATE_EPOCH=" + v, "XDG_CACHE_HOME=" + dir}, nil, "pack", "-q", "-f", f, "-o", filepath.Join(dir, "x"), item)
 			oneLineError(t, r, exitUsage, "SOURCE_DATE_EPOCH="+v+": want whole seconds since 1970, from 0 to 253402300799")
 		}
 		r := runGpack(t, []string{"SOURCE_DATE_EPOCH=253402300799", "XDG_CACHE_HOME=" + dir}, nil, "pack", "-q", "-f", f, "-o", filepath.Join(dir, f+".out"), item)
-		if f == "squashfs" {
+		switch {
+		case f == "squashfs":
 			oneLineError(t, r, exitUsage, "SOURCE_DATE_EPOCH=253402300799: squashfs holds times up to 4294967295")
-		} else if r.code != 0 {
+		case f == "sif":
+			oneLineError(t, r, exitUsage, "SOURCE_DATE_EPOCH=253402300799: a SIF image's squashfs holds times up to 4294967295")
+		case r.code != 0:
 			t.Errorf("-f %s, SOURCE_DATE_EPOCH at the end of year 9999: exit %d: %s", f, r.code, r.stderr)
 		}
 	}
@@ -330,18 +334,21 @@ func TestFormatFlags(t *testing.T) {
 		flag   []string
 		has    string
 	}{
-		{"tarball", []string{"--block-size", "64K"}, "--block-size applies to -f squashfs, not to -f tarball"},
+		{"tarball", []string{"--block-size", "64K"}, "--block-size applies to -f squashfs and sif, not to -f tarball"},
 		{"tarball", []string{"--cmd", "x"}, "--cmd applies to -f docker and oci, not to -f tarball"},
 		{"tarball", []string{"--max-layers", "5"}, "--max-layers applies to -f docker and oci"},
 		{"tarball", []string{"--insecure"}, "--insecure applies to -f docker and oci"},
-		{"tarball", []string{"--arch", "amd64"}, "--arch applies to -f docker and oci"},
+		{"tarball", []string{"--arch", "amd64"}, "--arch applies to -f sif, docker and oci, not to -f tarball"},
 		{"tarball", []string{"--image-tag", "a:b"}, "--image-tag applies to -f docker and oci"},
 		{"tarball", []string{"--push", "localhost:1/x"}, "--push applies to -f docker and oci"},
 		{"tarball", []string{"--no-cache"}, "--no-cache applies to -f docker and oci"},
 		{"tarball", []string{"--entry-point", "bin/true"}, "--entry-point with -f tarball needs -R"},
 		{"squashfs", []string{"--cmd", "x"}, "--cmd applies to -f docker and oci, not to -f squashfs"},
 		{"squashfs", []string{"--max-layers", "5"}, "not to -f squashfs"},
-		{"docker", []string{"--block-size", "64K"}, "--block-size applies to -f squashfs, not to -f docker"},
+		{"squashfs", []string{"--arch", "amd64"}, "--arch applies to -f sif, docker and oci, not to -f squashfs"},
+		{"sif", []string{"--cmd", "x"}, "--cmd applies to -f docker and oci, not to -f sif"},
+		{"sif", []string{"--image-tag", "a:b"}, "not to -f sif"},
+		{"docker", []string{"--block-size", "64K"}, "--block-size applies to -f squashfs and sif, not to -f docker"},
 		{"oci", []string{"--block-size", "1M"}, "not to -f oci"},
 	} {
 		args := append([]string{"pack", "-q", "-f", tc.format, "-o", filepath.Join(dir, "x")}, tc.flag...)
@@ -372,7 +379,7 @@ func TestDiskFullMessages(t *testing.T) {
 	for _, tc := range []struct{ format, algo, out string }{
 		{"tarball", "gzip", "x.tar.gz"}, {"tarball", "zstd", "x.tar.zst"}, {"tarball", "xz", "x.tar.xz"}, {"tarball", "none", "x.tar"},
 		{"squashfs", "gzip", "x.squashfs"}, {"squashfs", "zstd", "x.squashfs"}, {"squashfs", "xz", "x.squashfs"},
-		{"squashfs", "lz4", "x.squashfs"}, {"squashfs", "none", "x.squashfs"},
+		{"squashfs", "lz4", "x.squashfs"}, {"squashfs", "none", "x.squashfs"}, {"sif", "gzip", "x.sif"}, {"sif", "xz", "x.sif"},
 		{"docker", "gzip", "x.docker.tar"}, {"docker", "zstd", "x.docker.tar"}, {"oci", "gzip", "x.oci"}, {"oci", "zstd", "x.tar"},
 	} {
 		t.Run(tc.format+"-"+tc.algo, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"github.com/gpack/gpack/formats/deb"
 	"github.com/gpack/gpack/formats/oci"
 	"github.com/gpack/gpack/formats/rpm"
+	"github.com/gpack/gpack/formats/sif"
 	"github.com/gpack/gpack/formats/squashfs"
 	"github.com/gpack/gpack/formats/tarball"
 )
@@ -15,6 +16,7 @@ import (
 var packFormats = []formats.Format{
 	tarball.Format,
 	squashfs.Format,
+	sif.Format,
 	oci.Docker,
 	oci.OCI,
 	deb.Format,

@@ -65,11 +65,11 @@ func (o *PackOptions) AddFlags(f *pflag.FlagSet) {
 	}
 	f.StringVarP(&o.Format, "format", "f", packFormats[0].Name(), "output format: "+strings.Join(names, ", "))
 	f.StringVarP(&o.Compression, "compression", "C", "", "compressor: gzip, zstd, xz, lz4 or none, as the format takes them (default: what -o's name says, x.tar.zst for zstd, else gzip)")
-	f.StringVar(&o.BlockSize, "block-size", "128K", "squashfs data block size, a power of two from 4K to 1M")
+	f.StringVar(&o.BlockSize, "block-size", "128K", "squashfs and sif data block size, a power of two from 4K to 1M")
 	f.StringVar(&o.Push, "push", "", "docker, oci: push the image to this registry reference (REGISTRY/NAME[:TAG]); without -o no local file is written")
 	f.BoolVar(&o.Insecure, "insecure", false, "with --push: allow a registry over plain HTTP or with an unverified certificate")
 	f.IntVar(&o.MaxLayers, "max-layers", 100, "docker, oci: at most this many layers (one per store item while they fit)")
-	f.StringVar(&o.Arch, "arch", "", "docker, oci: the image architecture (default: from the closure's ELF files)")
+	f.StringVar(&o.Arch, "arch", "", "docker, oci, sif: the image architecture (default: from the closure's ELF files)")
 	f.StringArrayVar(&o.Cmd, "cmd", nil, "docker, oci: an argument of the image's Cmd (repeatable)")
 	f.StringVar(&o.ImageTag, "image-tag", "", "docker, oci: the image's name:tag (default <first-item-name>:latest)")
 	f.BoolVar(&o.NoCache, "no-cache", false, "docker, oci: do not use the layer cache (compress every layer, keep nothing)")
@@ -77,11 +77,11 @@ func (o *PackOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.Level, "level", 0, "compression level (default: the compressor's; see gpack pack --help)")
 	f.BoolVarP(&o.Relocatable, "relocatable", "R", false, "add the launcher and bin/ wrappers, so the pack runs wherever it is unpacked")
 	f.StringArrayVarP(&o.Symlinks, "symlink", "S", nil, "add a relative symlink LINK=TARGET into the profile (the item, or the profile of several), e.g. -S /bin=bin (repeatable; with -R, /bin=bin is the wrappers)")
-	f.StringVar(&o.EntryPoint, "entry-point", "", "the program images run: bin/NAME or /bin/NAME of the profile, or a store path (squashfs runscript, docker and oci Entrypoint)")
+	f.StringVar(&o.EntryPoint, "entry-point", "", "the program images run: bin/NAME or /bin/NAME of the profile, or a store path (squashfs and sif runscript, docker and oci Entrypoint)")
 	f.BoolVar(&o.Env, "env", false, "with -R: the wrappers set the profile's search paths (PATH, MANPATH, its etc/profile...) for their programs, as images do")
 	f.StringArrayVarP(&o.SetEnv, "set-env", "E", nil, "set NAME=VALUE for the pack's programs: in images' Env, squashfs's environment and -R's wrappers (repeatable)")
 	f.StringArrayVarP(&o.EntryArgs, "entry-point-argument", "A", nil, "an argument the entry point gets before the caller's (repeatable; needs --entry-point)")
-	f.StringVarP(&o.Output, "output", "o", "", "output (default in the current directory: <first-item-name>.tar.gz (or the -C's extension), .squashfs, .docker.tar, the .oci layout directory, or the -deb or -rpm directory; -f oci -o X.tar writes an oci-archive; - is standard output, for tarball, docker and oci)")
+	f.StringVarP(&o.Output, "output", "o", "", "output (default in the current directory: <first-item-name>.tar.gz (or the -C's extension), .squashfs, .sif, .docker.tar, the .oci layout directory, or the -deb or -rpm directory; -f oci -o X.tar writes an oci-archive; - is standard output, for tarball, docker and oci)")
 	f.StringVarP(&o.Manifest, "manifest", "m", "", "pack the store paths FILE lists (one a line), or the packages of a Nix or Guix profile (its directory or manifest), as one profile")
 	f.StringVar(&o.Collisions, "collisions", "error", "when two items offer different files at one path of the profile: error or first (the item given first)")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress display")
@@ -92,7 +92,7 @@ func newPackCommand() *cobra.Command {
 	var opts PackOptions
 	cmd := &cobra.Command{
 		Use:   "pack [flags] PATH...",
-		Short: "Write the closure of store items as a tarball, a squashfs image, a container image or deb/rpm packages",
+		Short: "Write the closure of store items as a tarball, a squashfs or SIF image, a container image or deb/rpm packages",
 		Long: `Write the closure of the given store items as a deterministic tarball: the
 items at their store path (./nix/store/… or ./gnu/store/…), owned by root,
 mtime 1 (or $SOURCE_DATE_EPOCH), names sorted.
@@ -112,6 +112,11 @@ profile's bin, /.singularity.d holds the environment and, with
 --entry-point, the runscript. Mount it with squashfuse (and run ./bin/<name>
 of a -R image there), or give it to apptainer or ch-run. -C takes gzip, xz,
 zstd, lz4 or none; --block-size 4K to 1M (default 128K).
+
+-f sif writes that squashfs image inside a SIF file, Apptainer's native
+image, with the labels, environment and runscript apptainer inspect shows:
+apptainer run, exec and build take it, as root or as any user. It takes
+-C, --block-size and --entry-point as squashfs does, and --arch.
 
 -f docker writes a docker load archive, -f oci an OCI image layout (or, with
 -o X.tar, an oci-archive); --push REF sends the image to a registry instead
@@ -133,8 +138,8 @@ Packs that share items share their packages. --single makes one package.
 -C: data compression, gzip (default), zstd, xz or none.
 
 -o - writes the tarball, the docker archive or the oci-archive to standard
-output (gpack pack -o - ITEM | ssh host tar -x); squashfs and the OCI
-layout directory need a file. A flag that the chosen -f does not take
+output (gpack pack -o - ITEM | ssh host tar -x); squashfs, sif and the
+OCI layout directory need a file. A flag that the chosen -f does not take
 (--block-size, --push, --cmd with a tarball...) is bad usage.
 
 --entry-point bin/NAME, /bin/NAME and the store path of NAME mean the same

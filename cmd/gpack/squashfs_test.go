@@ -66,7 +66,7 @@ func TestSquashfsImage(t *testing.T) {
 	}
 	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", fromSquash).Run() })
 	want, got := listTree(t, fromTar), listTree(t, fromSquash)
-	extra := map[string]bool{".singularity.d": true, "proc": true, "sys": true, "dev": true, "home": true, "tmp": true, "etc": true}
+	extra := map[string]bool{".singularity.d": true, "proc": true, "sys": true, "dev": true, "home": true, "tmp": true, "var": true, "etc": true}
 	for p, l := range want {
 		if got[p] != l {
 			t.Errorf("%s: squashfs has %q, the tarball %q", p, got[p], l)

@@ -126,9 +126,9 @@ var refs = map[string][]string{
 	// guixprofile has a Guix profile's layout: its manifest lists hello
 	// and dash, its etc/profile names itself.
 	"guixprofile": {"dash", "guixprofile", "hello"},
-	"noref":     {},
-	"linkonly":  {"noref"},
-	"binref":    {"noref"},
+	"noref":       {},
+	"linkonly":    {"noref"},
+	"binref":      {"noref"},
 	// gzref mentions hello's path only inside gzip-compressed data. Nix and
 	// Guix scan raw bytes, so they do not record that reference either; gpack
 	// must match them, so the expected set is empty. This is a known,
