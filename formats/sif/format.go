@@ -35,7 +35,9 @@ func (format) Compressors() []compress.Compressor { return squashfs.Compressors 
 
 // Flags: the partition's block size, an entry point for the runscript, and
 // the architecture the image records.
-func (format) Flags() []string { return []string{"block-size", "entry-point", "entry-point-argument", "arch"} }
+func (format) Flags() []string {
+	return []string{"block-size", "entry-point", "entry-point-argument", "arch"}
+}
 
 // Prepare is squashfs's (/bin, Apptainer's /.singularity.d, the mount
 // points, /etc), plus /.singularity.d/labels.json with the labels that do
