@@ -3,6 +3,7 @@ package pack
 import (
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/gpack/gpack/internal/usererr"
@@ -63,6 +64,11 @@ func Singularity(o SingularityOptions) ([]Entry, error) {
 	vars := o.Env
 	if vars == nil {
 		vars = SearchPaths(o.Profile, o.View)
+	}
+	if !slices.ContainsFunc(vars, func(v EnvVar) bool { return v.Name == "PATH" }) {
+		// As images' PATH: the profile's programs first, even where the
+		// tree was made without the host's view of the profile.
+		vars = append([]EnvVar{{Name: "PATH", Value: o.Profile + "/bin:" + o.Profile + "/sbin", Prefix: true}}, vars...)
 	}
 	for _, v := range vars {
 		if v.Prefix {
