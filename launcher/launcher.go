@@ -111,26 +111,49 @@ func (l *launch) run() int {
 		l.usage(root, m)
 		return engine.ExitUsage
 	}
-	l.root, l.store = root, m.Store
-	program, ok := m.Programs[name]
-	if !ok {
-		l.say(exe, ": the pack has no program named ", strconv.Quote(name),
-			" (see ", filepath.Join(root, contract.ManifestPath), ")")
-		return engine.ExitNotFound
-	}
 	args := os.Args
 	if len(args) == 0 {
 		// execve with an empty argv: programs expect argv[0].
 		args = []string{exe}
 	}
-	env := withoutVar(os.Environ(), stageVar)
+	return l.runProgram(root, name, m, args, os.Environ())
+}
+
+// RunPack runs the program name of the unpacked pack at root as its
+// bin/<name> would, with args (args[0] as the user typed it) and env, and
+// returns the status to exit with, when it did not exec the program in
+// place. The AppImage runtime (launcher/appimage) calls it on the pack it
+// extracted or mounted.
+func RunPack(st StartState, root, name string, args, env []string) int {
+	l := &launch{stderr: fdWriter(2), debugOn: debugEnabled(os.Getenv(debugVar)), start: st}
+	m, err := proc.ReadManifest(root)
+	if err != nil {
+		l.say("cannot read the pack at ", root, ": ", err.Error())
+		return engine.ExitCannotRun
+	}
+	if len(args) == 0 {
+		args = []string{filepath.Join(root, "bin", name)}
+	}
+	return l.runProgram(root, name, m, args, env)
+}
+
+// runProgram runs the program name of the pack at root, whose manifest is m.
+func (l *launch) runProgram(root, name string, m *contract.Manifest, args, env []string) int {
+	l.root, l.store = root, m.Store
+	program, ok := m.Programs[name]
+	if !ok {
+		l.say(filepath.Join(root, "bin", name), ": the pack has no program named ", strconv.Quote(name),
+			" (see ", filepath.Join(root, contract.ManifestPath), ")")
+		return engine.ExitNotFound
+	}
+	env = withoutVar(env, stageVar)
 	l.debug("pack ", root, ", program ", name, " = ", program)
 	if !l.start.Captured {
 		l.debug("this launcher was built without its entry point (-E _gpack_launcher_entry): " +
 			"the program gets the Go runtime's signal mask and dispositions, not the caller's")
 	}
 
-	_, err = os.Stat(program)
+	_, err := os.Stat(program)
 	if err == nil {
 		l.debug("direct: ", program, " exists here, so it runs without a namespace")
 		if l.start.Captured {
