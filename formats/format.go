@@ -26,6 +26,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -366,11 +367,22 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // at out, nor any temporary file, if write fails or ctx ends before the
 // file is in place.
 func WriteFile(ctx context.Context, out string, prog pack.Progress, write func(File) error) (int64, error) {
+	return WriteFileMode(ctx, out, atomicfile.Mode, prog, write)
+}
+
+// WriteFileMode is WriteFile for an output of the given mode, whatever
+// the umask: 0755 for an executable.
+func WriteFileMode(ctx context.Context, out string, mode fs.FileMode, prog pack.Progress, write func(File) error) (int64, error) {
 	f, err := atomicfile.Create(out)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Abort()
+	if mode != atomicfile.Mode {
+		if err := f.Chmod(mode); err != nil {
+			return 0, err
+		}
+	}
 	if prog == nil {
 		prog = pack.NoProgress{}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/gpack/gpack/formats"
+	"github.com/gpack/gpack/formats/appimage"
 	"github.com/gpack/gpack/formats/oci"
 	"github.com/gpack/gpack/formats/squashfs"
 	"github.com/gpack/gpack/formats/tarball"
@@ -15,4 +16,5 @@ var packFormats = []formats.Format{
 	squashfs.Format,
 	oci.Docker,
 	oci.OCI,
+	appimage.Format,
 }

@@ -239,10 +239,12 @@ func runPack(ctx context.Context, opts PackOptions, args []string, stdout, stder
 	}
 	fo.Image.References = g.References()
 	popts := pack.Options{Symlinks: req.links, FirstWins: opts.Collisions == "first", Mtime: req.mtime}
-	if opts.Relocatable {
+	popts.Relocatable = opts.Relocatable
+	f.Prepare(&popts, g.Roots[0], fo)
+	// After Prepare: a format may make every pack relocatable (appimage).
+	if popts.Relocatable {
 		relocatable(&popts)
 	}
-	f.Prepare(&popts, g.Roots[0], fo)
 	tree, err := pack.Build(ctx, g, popts)
 	if err != nil {
 		return err

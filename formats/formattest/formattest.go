@@ -58,6 +58,10 @@ type Suite struct {
 	// of output of its own (oci: ".oci" a layout, ".tar" an archive);
 	// nil means the format's default name only.
 	Outputs []string
+	// Tree, if not nil, adds to the suite's tree what the format's
+	// Prepare would add to every pack of it (appimage: AppRun and the
+	// launcher's manifest); the readers must find the result.
+	Tree func(t *testing.T, tr *pack.Tree) *pack.Tree
 	// Options, if not nil, adjusts the options of each write: scratch is
 	// a fresh directory for whatever the format keeps besides its output
 	// (a layer cache), which must hold no temporary file after a failed
@@ -69,6 +73,9 @@ type Suite struct {
 // command; -short skips it.
 func Run(t *testing.T, s Suite) {
 	tr := Tree(t)
+	if s.Tree != nil {
+		tr = s.Tree(t, tr)
+	}
 	t.Run("validate", func(t *testing.T) {
 		if err := pack.Validate(tr); err != nil {
 			t.Fatal(err)

@@ -74,16 +74,13 @@ func (r *run) main(args []string) (int, error) {
 	if len(args) == 0 {
 		args = []string{exe}
 	}
-	name, err := r.entryPoint()
-	if err != nil {
-		return engine.ExitCannotRun, err
-	}
+	name, entryErr := r.entryPoint()
 	// A link named after one of the pack's programs runs that program
 	// (busybox style); the AppImage under any other name runs the entry
 	// point.
 	if b := filepath.Base(args[0]); b != filepath.Base(exe) {
 		if _, ok := r.m.Programs[b]; ok {
-			name = b
+			name, entryErr = b, nil
 		}
 	}
 	if len(args) > 1 && strings.HasPrefix(args[1], "--appimage-") || len(args) > 1 && strings.HasPrefix(args[1], "--gpack-") {
@@ -102,6 +99,9 @@ func (r *run) main(args []string) (int, error) {
 			}
 			return r.extractHere(keep)
 		case "--appimage-extract-and-run":
+			if entryErr != nil {
+				return engine.ExitNotFound, entryErr
+			}
 			return r.runExtracted(name, append([]string{args[0]}, args[2:]...))
 		case "--appimage-mount":
 			return r.mountOnly()
@@ -127,6 +127,9 @@ func (r *run) main(args []string) (int, error) {
 		}
 		// Unknown --appimage-/--gpack- options go to the program, as the
 		// AppImage runtime passes what it does not know.
+	}
+	if entryErr != nil {
+		return engine.ExitNotFound, entryErr
 	}
 	return r.runProgram(name, args)
 }
@@ -193,7 +196,8 @@ func (r *run) entryPoint() (string, error) {
 	}
 	name := path.Base(t)
 	if _, ok := r.m.Programs[name]; !ok || path.Dir(path.Clean(t)) != "bin" {
-		return "", fmt.Errorf("%s: AppRun names %s, which is not a program of the pack", r.exe, t)
+		return "", fmt.Errorf("%s has no entry point (AppRun names %s, which the pack lacks): run one of its programs "+
+			"with --gpack-run NAME: %s", r.exe, t, strings.Join(r.programs(), " "))
 	}
 	return name, nil
 }
