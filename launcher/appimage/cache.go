@@ -92,17 +92,33 @@ func cached(f *os.File, l *layout.Layout, im *squashfs.Image, debug func(string)
 	return dir, nil
 }
 
-// verify checks that the image's bytes have the trailer's digest.
+// verify checks that the image's bytes have the trailer's digest: the
+// SHA-256 of the superblock followed by the SHA-256 of the rest of the
+// image, as formats/appimage computes it while the image streams out.
 func verify(f *os.File, l *layout.Layout) error {
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, l.Offset, l.Size)); err != nil {
+	damaged := fmt.Errorf("%s is damaged: its image does not match its digest (copy it again)", f.Name())
+	if l.Size < superblockSize {
+		return damaged
+	}
+	sb := make([]byte, superblockSize)
+	if _, err := f.ReadAt(sb, l.Offset); err != nil {
 		return fmt.Errorf("reading %s: %w", f.Name(), err)
 	}
+	rest := sha256.New()
+	if _, err := io.Copy(rest, io.NewSectionReader(f, l.Offset+superblockSize, l.Size-superblockSize)); err != nil {
+		return fmt.Errorf("reading %s: %w", f.Name(), err)
+	}
+	h := sha256.New()
+	h.Write(sb)
+	h.Write(rest.Sum(nil))
 	if !bytes.Equal(h.Sum(nil), l.Digest[:]) {
-		return fmt.Errorf("%s is damaged: its image does not match its digest (copy it again)", f.Name())
+		return damaged
 	}
 	return nil
 }
+
+// superblockSize is a squashfs superblock's.
+const superblockSize = 96
 
 // cacheCommand runs --gpack-cache list|clean: list prints every entry of
 // the cache, this AppImage's marked; clean removes every entry but this

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/gpack/gpack/internal/target"
+	"github.com/gpack/gpack/internal/teststore"
+)
+
+// appImage packs the test store's profile as an AppImage whose entry
+// point is hello, and copies it into a directory of the test user's.
+func appImage(t *testing.T, ts *teststore.Store) (img, dir string) {
+	t.Helper()
+	built := packTo(t, filepath.Join(openTempDir(t), "hello.AppImage"), "-f", "appimage", "--entry-point", "bin/hello", ts.Path("profile"))
+	dir = userDir(t)
+	img = filepath.Join(dir, "hello.AppImage")
+	b, err := os.ReadFile(built)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(img, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(img, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	return img, dir
+}
+
+// appRun runs argv on the target machine (the store hidden, as nobody,
+// user namespaces off when off is set) with the environment env.
+func appRun(t *testing.T, ts *teststore.Store, off bool, dir string, env []string, argv ...string) targetRun {
+	t.Helper()
+	cmd := target.Command(ts.Dir, nobody, dir, argv...)
+	if off {
+		cmd = target.CommandUsernsOff(ts.Dir, nobody, dir, argv...)
+	}
+	cmd.Env = append(cmd.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	r := targetRun{out: string(out)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%v: %v", argv, err)
+	}
+	return r
+}
+
+// cacheEntries lists the names in the extraction cache.
+func cacheEntries(t *testing.T, cache string) []string {
+	t.Helper()
+	des, err := os.ReadDir(filepath.Join(cache, "gpack"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, de := range des {
+		names = append(names, de.Name())
+	}
+	return names
+}
+
+// TestAppImage runs an AppImage on the target machine, with user
+// namespaces on and off: the entry point, --gpack-run, a link named after
+// a program, exit statuses, the AppImage variables, and the extraction
+// cache (the first run extracts, the next ones do not).
+func TestAppImage(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	img, dir := appImage(t, ts)
+	link := filepath.Join(dir, "sh")
+	if err := os.Symlink("hello.AppImage", link); err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []bool{false, true} {
+		name := "userns"
+		if off {
+			name = "userns-off"
+		}
+		t.Run(name, func(t *testing.T) {
+			cache := userDir(t)
+			env := []string{"XDG_CACHE_HOME=" + cache}
+			cwd := userDir(t)
+			first := appRun(t, ts, off, cwd, append(env, "GPACK_DEBUG=1"), img, "first")
+			if first.code != 0 || !strings.Contains(first.out, teststore.Greeting+"first\n") ||
+				!strings.Contains(first.out, "gpack-appimage: cache: extracted into "+cache+"/gpack/") {
+				t.Fatalf("first run: exit %d:\n%s", first.code, first.out)
+			}
+			engine := "userns"
+			if off {
+				engine = "relocate"
+			}
+			if !strings.Contains(first.out, "gpack-launcher: engine "+engine+": ") {
+				t.Errorf("first run: not through the %s engine:\n%s", engine, first.out)
+			}
+			t.Cleanup(func() {
+				for _, e := range cacheEntries(t, cache) {
+					removeRelocationLink(filepath.Join(cache, "gpack", e))
+				}
+			})
+			second := appRun(t, ts, off, cwd, append(env, "GPACK_DEBUG=1"), img, "second")
+			if second.code != 0 || !strings.Contains(second.out, teststore.Greeting+"second\n") ||
+				strings.Contains(second.out, "extracted into") || !strings.Contains(second.out, "is there") {
+				t.Errorf("second run: exit %d, extracted again or failed:\n%s", second.code, second.out)
+			}
+			if es := cacheEntries(t, cache); len(es) != 1 || len(es[0]) != 64 {
+				t.Errorf("cache holds %q, want one entry named by the digest", es)
+			}
+			for _, tt := range []struct {
+				name string
+				env  []string
+				argv []string
+				out  string // the whole output
+				code int
+			}{
+				{"entry point", nil, []string{img, "a b", "c"}, teststore.Greeting + "a b\nc\n", 0},
+				{"--gpack-run", nil, []string{img, "--gpack-run", "sh", "-c", "echo ran $0"}, "ran sh\n", 0},
+				{"link named after a program", nil, []string{link, "-c", "echo via link"}, "via link\n", 0},
+				{"AppImage variables", nil, []string{img, "--gpack-run", "sh", "-c", `echo "$APPIMAGE|$ARGV0|$OWD"; test -f "$APPDIR/AppRun" -o -L "$APPDIR/AppRun" && echo appdir`},
+					img + "|sh|" + cwd + "\nappdir\n", 0},
+				{"exit 3", []string{"HELLO_EXIT=3"}, []string{img}, teststore.Greeting, 3},
+				{"SIGTERM", nil, []string{img, "--gpack-run", "sh", "-c", "kill -TERM $$"}, "", 143},
+				{"no such program", nil, []string{img, "--gpack-run", "nosuch"}, "", 127},
+				{"uid", nil, []string{img, "--gpack-run", "sh", "-c", "id -u"}, "65534\n", 0},
+			} {
+				r := appRun(t, ts, off, cwd, append(env, tt.env...), tt.argv...)
+				if r.code != tt.code || tt.out != "" && r.out != tt.out {
+					t.Errorf("%s: exit %d, output %q; want %d, %q", tt.name, r.code, r.out, tt.code, tt.out)
+				}
+			}
+			list := appRun(t, ts, off, cwd, env, img, "--gpack-cache", "list")
+			if list.code != 0 || !strings.HasSuffix(list.out, "\t(this AppImage)\n") || len(lines(list.out)) != 1 {
+				t.Errorf("--gpack-cache list: exit %d, %q", list.code, list.out)
+			}
+		})
+	}
+}
+
+// TestAppImageExtractAndRun: APPIMAGE_EXTRACT_AND_RUN=1 runs from the
+// cache, with user namespaces on.
+func TestAppImageExtractAndRun(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	img, _ := appImage(t, ts)
+	cache := userDir(t)
+	r := appRun(t, ts, false, userDir(t), []string{"XDG_CACHE_HOME=" + cache, "APPIMAGE_EXTRACT_AND_RUN=1", "GPACK_DEBUG=1"}, img, "x")
+	if r.code != 0 || !strings.Contains(r.out, "APPIMAGE_EXTRACT_AND_RUN is set") || !strings.Contains(r.out, "extracted into") {
+		t.Errorf("exit %d:\n%s", r.code, r.out)
+	}
+}
+
+// TestAppImageConcurrentFirstRuns starts four first runs at once on an
+// empty cache: all must run, and the cache must end with one entry and no
+// temporary directory.
+func TestAppImageConcurrentFirstRuns(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	img, _ := appImage(t, ts)
+	cache := userDir(t)
+	cwd := userDir(t)
+	var wg sync.WaitGroup
+	results := make([]targetRun, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = appRun(t, ts, true, cwd, []string{"XDG_CACHE_HOME=" + cache, "GPACK_DEBUG=1"}, img, "at once")
+		}()
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		for _, e := range cacheEntries(t, cache) {
+			removeRelocationLink(filepath.Join(cache, "gpack", e))
+		}
+	})
+	extracted := 0
+	for i, r := range results {
+		if r.code != 0 || !strings.Contains(r.out, teststore.Greeting+"at once\n") {
+			t.Errorf("run %d: exit %d:\n%s", i, r.code, r.out)
+		}
+		if strings.Contains(r.out, "cache: extracted into") {
+			extracted++
+		}
+	}
+	if es := cacheEntries(t, cache); len(es) != 1 || len(es[0]) != 64 {
+		t.Errorf("cache holds %q, want one entry and no temporary directory", es)
+	}
+	if extracted < 1 {
+		t.Errorf("no run says it extracted")
+	}
+}
+
+// TestAppImageDamaged: a truncated AppImage and one with a byte of its
+// image flipped each fail with one line that says so, exit 126, and leave
+// nothing in the cache.
+func TestAppImageDamaged(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	img, dir := appImage(t, ts)
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := append([]byte{}, b...)
+	// In the image's data, well past the runtime (about 3 MiB) and short
+	// of the tables at its end.
+	at := len(b) - (len(b)-3500000)/2
+	flipped[at] ^= 0x40
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"truncated", b[:len(b)-5000], "not a complete gpack AppImage"},
+		{"flipped byte", flipped, "is damaged"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".AppImage")
+			if err := os.WriteFile(p, c.data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cache := userDir(t)
+			r := appRun(t, ts, true, userDir(t), []string{"XDG_CACHE_HOME=" + cache}, p)
+			if r.code != 126 || len(lines(r.out)) != 1 || !strings.Contains(r.out, c.want) || !strings.HasPrefix(r.out, "gpack-appimage: ") {
+				t.Errorf("exit %d, %q; want 126 and one line saying %q", r.code, r.out, c.want)
+			}
+			for _, e := range cacheEntries(t, cache) {
+				t.Errorf("the cache holds %s after a failed run", e)
+			}
+		})
+	}
+}
+
+// TestAppImageSignal sends SIGINT to the AppImage alone: the program gets
+// it and decides the exit status.
+func TestAppImageSignal(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	img, _ := appImage(t, ts)
+	cmd := target.CommandUsernsOff(ts.Dir, nobody, userDir(t), img, "--gpack-run", "sh", "-c",
+		`trap 'echo got INT; exit 7' INT; echo ready; while :; do sleep 0.05; done`)
+	cache := userDir(t)
+	cmd.Env = append(cmd.Environ(), "XDG_CACHE_HOME="+cache)
+	t.Cleanup(func() {
+		for _, e := range cacheEntries(t, cache) {
+			removeRelocationLink(filepath.Join(cache, "gpack", e))
+		}
+	})
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(stdout)
+	if line, err := br.ReadString('\n'); err != nil || line != "ready\n" {
+		cmd.Process.Kill()
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(br)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 7 || string(rest) != "got INT\n" {
+		t.Errorf("after SIGINT: %v, output %q", err, rest)
+	}
+}
+
+// TestAppImageDeterministic: the same input gives the same file.
+func TestAppImageDeterministic(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	a := packTo(t, filepath.Join(openTempDir(t), "a.AppImage"), "-f", "appimage", "--entry-point", "bin/hello", ts.Path("profile"))
+	b := packTo(t, filepath.Join(openTempDir(t), "b.AppImage"), "-f", "appimage", "--entry-point", "bin/hello", "-j", "1", ts.Path("profile"))
+	if ha, hb := fileHash(t, a), fileHash(t, b); ha != hb {
+		t.Errorf("two packs of one input differ: %s and %s", ha, hb)
+	}
+	fi, err := os.Stat(a)
+	if err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("the AppImage's mode is %v (%v), want 0755", fi.Mode(), err)
+	}
+}
