@@ -43,6 +43,7 @@ FUZZ_TARGETS := \
 	./formats/compress/:FuzzRoundTrip:$(COMPRESS_FUZZ) \
 	./formats/squashfs/:FuzzWrite:$(SQUASHFS_FUZZ) \
 	./formats/squashfs/:FuzzRead:$(FUZZTIME) \
+	./formats/appimage/layout/:FuzzRead:$(FUZZTIME) \
 	./launcher/contract/:FuzzParseManifest:$(FUZZTIME)
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
