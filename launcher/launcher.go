@@ -137,6 +137,51 @@ func RunPack(st StartState, root, name string, args, env []string) int {
 	return l.runProgram(root, name, m, args, env)
 }
 
+// RunFUSE runs the program name of the pack m describes from a FUSE file
+// system that serve serves, mounted on the empty directory mnt in the
+// program's namespaces, through the engines that can mount one
+// (engine.FUSEMounter). ran is false when none could set it up, with the
+// reasons in err, and the caller runs the program another way; otherwise
+// the status is the program's (or the launcher's own when the kernel
+// refused the program).
+func RunFUSE(st StartState, mnt string, m *contract.Manifest, name string, args, env []string, serve func(fd int) error) (status int, ran bool, err error) {
+	l := &launch{stderr: fdWriter(2), debugOn: debugEnabled(os.Getenv(debugVar)), start: st, root: mnt, store: m.Store}
+	program, ok := m.Programs[name]
+	if !ok {
+		return 0, false, errors.New("the pack has no program named " + strconv.Quote(name))
+	}
+	env = withoutVar(env, stageVar)
+	job := &engine.Job{Start: st, Root: mnt, Store: m.Store, Name: name, Program: program, Args: args, Env: env,
+		FUSE: &engine.FUSE{Serve: serve}, WarnTo: func(msg string) { l.say(msg) }}
+	if l.debugOn {
+		job.DebugTo = func(msg string) { l.say(msg) }
+	}
+	var reasons []string
+	for _, e := range Engines() {
+		if _, ok := e.(engine.FUSEMounter); !ok {
+			continue
+		}
+		if err := e.Available(); err != nil {
+			reasons = append(reasons, engine.Explain(e, err))
+			continue
+		}
+		l.debug("engine ", e.Name(), ": trying, with the image mounted over FUSE on ", mnt)
+		status, err := e.Run(job)
+		if err == nil {
+			return status, true, nil
+		}
+		var xe *engine.ExecError
+		if errors.As(err, &xe) {
+			return l.execFailed(xe), true, nil
+		}
+		reasons = append(reasons, engine.Explain(e, err))
+	}
+	if len(reasons) == 0 {
+		reasons = append(reasons, "no engine mounts FUSE")
+	}
+	return 0, false, errors.New(strings.Join(reasons, ", and "))
+}
+
 // runProgram runs the program name of the pack at root, whose manifest is m.
 func (l *launch) runProgram(root, name string, m *contract.Manifest, args, env []string) int {
 	l.root, l.store = root, m.Store

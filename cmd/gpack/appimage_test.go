@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gpack/gpack/internal/need"
 	"github.com/gpack/gpack/internal/target"
 	"github.com/gpack/gpack/internal/teststore"
 )
@@ -68,11 +69,23 @@ func cacheEntries(t *testing.T, cache string) []string {
 	return names
 }
 
+// needFUSE needs /dev/fuse, open to every user (0666) as Debian makes it:
+// the test user opens it in its own user namespace.
+func needFUSE(t *testing.T) {
+	t.Helper()
+	need.Device(t, "/dev/fuse", "modprobe fuse")
+	if fi, err := os.Stat("/dev/fuse"); err != nil || fi.Mode().Perm() != 0o666 {
+		need.Missing(t, "/dev/fuse with mode 0666", "the fuse module's default (udev rule of the fuse3 package)")
+	}
+}
+
 // TestAppImage runs an AppImage on the target machine, with user
-// namespaces on and off: the entry point, --gpack-run, a link named after
-// a program, exit statuses, the AppImage variables, and the extraction
-// cache (the first run extracts, the next ones do not).
+// namespaces on (the image served over FUSE, nothing written to the
+// cache) and off (extracted into the cache by the first run only, then
+// relocated): the entry point, --gpack-run, a link named after a program,
+// exit statuses, the AppImage variables.
 func TestAppImage(t *testing.T) {
+	needFUSE(t)
 	ts := teststore.New(t, openTempDir(t))
 	img, dir := appImage(t, ts)
 	link := filepath.Join(dir, "sh")
@@ -88,30 +101,33 @@ func TestAppImage(t *testing.T) {
 			cache := userDir(t)
 			env := []string{"XDG_CACHE_HOME=" + cache}
 			cwd := userDir(t)
-			first := appRun(t, ts, off, cwd, append(env, "GPACK_DEBUG=1"), img, "first")
-			if first.code != 0 || !strings.Contains(first.out, teststore.Greeting+"first\n") ||
-				!strings.Contains(first.out, "gpack-appimage: cache: extracted into "+cache+"/gpack/") {
-				t.Fatalf("first run: exit %d:\n%s", first.code, first.out)
-			}
-			engine := "userns"
-			if off {
-				engine = "relocate"
-			}
-			if !strings.Contains(first.out, "gpack-launcher: engine "+engine+": ") {
-				t.Errorf("first run: not through the %s engine:\n%s", engine, first.out)
-			}
 			t.Cleanup(func() {
 				for _, e := range cacheEntries(t, cache) {
 					removeRelocationLink(filepath.Join(cache, "gpack", e))
 				}
 			})
-			second := appRun(t, ts, off, cwd, append(env, "GPACK_DEBUG=1"), img, "second")
-			if second.code != 0 || !strings.Contains(second.out, teststore.Greeting+"second\n") ||
-				strings.Contains(second.out, "extracted into") || !strings.Contains(second.out, "is there") {
-				t.Errorf("second run: exit %d, extracted again or failed:\n%s", second.code, second.out)
+			first := appRun(t, ts, off, cwd, append(env, "GPACK_DEBUG=1"), img, "first")
+			if first.code != 0 || !strings.Contains(first.out, teststore.Greeting+"first\n") {
+				t.Fatalf("first run: exit %d:\n%s", first.code, first.out)
 			}
-			if es := cacheEntries(t, cache); len(es) != 1 || len(es[0]) != 64 {
-				t.Errorf("cache holds %q, want one entry named by the digest", es)
+			if !off {
+				if !strings.Contains(first.out, "gpack-launcher: engine userns: trying, with the image mounted over FUSE on ") ||
+					!strings.Contains(first.out, "gpack-launcher: engine userns: running ") || strings.Contains(first.out, "cache:") {
+					t.Errorf("first run: not over FUSE:\n%s", first.out)
+				}
+			} else {
+				if !strings.Contains(first.out, "gpack-appimage: cache: extracted into "+cache+"/gpack/") ||
+					!strings.Contains(first.out, "gpack-launcher: engine relocate: ") {
+					t.Errorf("first run: not extracted and relocated:\n%s", first.out)
+				}
+				second := appRun(t, ts, off, cwd, append(env, "GPACK_DEBUG=1"), img, "second")
+				if second.code != 0 || !strings.Contains(second.out, teststore.Greeting+"second\n") ||
+					strings.Contains(second.out, "extracted into") || !strings.Contains(second.out, "is there") {
+					t.Errorf("second run: exit %d, extracted again or failed:\n%s", second.code, second.out)
+				}
+				if es := cacheEntries(t, cache); len(es) != 1 || len(es[0]) != 64 {
+					t.Errorf("cache holds %q, want one entry named by the digest", es)
+				}
 			}
 			for _, tt := range []struct {
 				name string
@@ -136,6 +152,12 @@ func TestAppImage(t *testing.T) {
 				}
 			}
 			list := appRun(t, ts, off, cwd, env, img, "--gpack-cache", "list")
+			if !off {
+				if list.code != 0 || list.out != "" {
+					t.Errorf("--gpack-cache list: exit %d, %q; want an empty cache after FUSE runs", list.code, list.out)
+				}
+				return
+			}
 			if list.code != 0 || !strings.HasSuffix(list.out, "\t(this AppImage)\n") || len(lines(list.out)) != 1 {
 				t.Errorf("--gpack-cache list: exit %d, %q", list.code, list.out)
 			}
