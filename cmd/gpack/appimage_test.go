@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"io"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gpack/gpack/formats/appimage/layout"
 	"github.com/gpack/gpack/internal/need"
 	"github.com/gpack/gpack/internal/target"
 	"github.com/gpack/gpack/internal/teststore"
@@ -217,9 +219,15 @@ func TestAppImageConcurrentFirstRuns(t *testing.T) {
 	}
 }
 
-// TestAppImageDamaged: a truncated AppImage and one with a byte of its
-// image flipped each fail with one line that says so, exit 126, and leave
-// nothing in the cache.
+// TestAppImageDamaged: a truncated AppImage, and one with a byte flipped
+// in its image's data or in its directory table, each fail with one line
+// of the runtime's that says so, exit 126, never a hang, and leave nothing
+// in the cache: the trailer finds the truncation, the digest check before
+// an extraction the flipped data byte, and the squashfs reader the flipped
+// directory byte when the runtime reads the manifest, before it chooses
+// FUSE or the cache. (A flipped byte in a data block that only the FUSE
+// server reads later gives the program EIO and the runtime's one line
+// "... is damaged (copy it again): ..."; no test targets such a block.)
 func TestAppImageDamaged(t *testing.T) {
 	ts := teststore.New(t, openTempDir(t))
 	img, dir := appImage(t, ts)
@@ -227,28 +235,56 @@ func TestAppImageDamaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flipped := append([]byte{}, b...)
-	// In the image's data, well past the runtime (about 3 MiB) and short
-	// of the tables at its end.
-	at := len(b) - (len(b)-3500000)/2
-	flipped[at] ^= 0x40
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := layout.Read(f, int64(len(b)))
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip := func(at int64) []byte {
+		c := append([]byte{}, b...)
+		c[at] ^= 0x40
+		return c
+	}
+	sb := b[l.Offset:]
+	dirTable := int64(binary.LittleEndian.Uint64(sb[72:]))
 	for _, c := range []struct {
 		name string
+		off  bool
 		data []byte
 		want string
 	}{
-		{"truncated", b[:len(b)-5000], "not a complete gpack AppImage"},
-		{"flipped byte", flipped, "is damaged"},
+		{"truncated", true, b[:len(b)-5000], "not a complete gpack AppImage"},
+		{"truncated, userns", false, b[:len(b)-5000], "not a complete gpack AppImage"},
+		{"flipped data byte", true, flip(l.Offset + l.Size/2), "is damaged"},
+		{"flipped directory byte", true, flip(l.Offset + dirTable + 20), "is damaged"},
+		{"flipped directory byte, userns", false, flip(l.Offset + dirTable + 20), "is damaged"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			p := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".AppImage")
+			if !c.off {
+				needFUSE(t)
+			}
+			p := filepath.Join(dir, strings.NewReplacer(" ", "-", ",", "").Replace(c.name)+".AppImage")
 			if err := os.WriteFile(p, c.data, 0o755); err != nil {
 				t.Fatal(err)
 			}
 			cache := userDir(t)
-			r := appRun(t, ts, true, userDir(t), []string{"XDG_CACHE_HOME=" + cache}, p)
-			if r.code != 126 || len(lines(r.out)) != 1 || !strings.Contains(r.out, c.want) || !strings.HasPrefix(r.out, "gpack-appimage: ") {
-				t.Errorf("exit %d, %q; want 126 and one line saying %q", r.code, r.out, c.want)
+			r := appRun(t, ts, c.off, userDir(t), []string{"XDG_CACHE_HOME=" + cache}, p)
+			t.Logf("exit %d: %s", r.code, r.out)
+			var ours []string
+			for _, line := range lines(r.out) {
+				if strings.HasPrefix(line, "gpack-") {
+					ours = append(ours, line)
+				}
+			}
+			if r.code == 0 || len(ours) != 1 || !strings.Contains(ours[0], c.want) {
+				t.Errorf("exit %d, %q; want a failure and one line of gpack's saying %q", r.code, r.out, c.want)
+			}
+			if r.code != 126 || len(lines(r.out)) != 1 {
+				t.Errorf("exit %d, %q; want 126 and that line alone", r.code, r.out)
 			}
 			for _, e := range cacheEntries(t, cache) {
 				t.Errorf("the cache holds %s after a failed run", e)
@@ -257,39 +293,50 @@ func TestAppImageDamaged(t *testing.T) {
 	}
 }
 
-// TestAppImageSignal sends SIGINT to the AppImage alone: the program gets
-// it and decides the exit status.
+// TestAppImageSignal sends SIGINT to the AppImage alone, with user
+// namespaces off and over FUSE: the program gets it and decides the exit
+// status.
 func TestAppImageSignal(t *testing.T) {
 	ts := teststore.New(t, openTempDir(t))
 	img, _ := appImage(t, ts)
-	cmd := target.CommandUsernsOff(ts.Dir, nobody, userDir(t), img, "--gpack-run", "sh", "-c",
-		`trap 'echo got INT; exit 7' INT; echo ready; while :; do sleep 0.05; done`)
-	cache := userDir(t)
-	cmd.Env = append(cmd.Environ(), "XDG_CACHE_HOME="+cache)
-	t.Cleanup(func() {
-		for _, e := range cacheEntries(t, cache) {
-			removeRelocationLink(filepath.Join(cache, "gpack", e))
-		}
-	})
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(stdout)
-	if line, err := br.ReadString('\n'); err != nil || line != "ready\n" {
-		cmd.Process.Kill()
-		t.Fatalf("first line %q, %v", line, err)
-	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	rest, _ := io.ReadAll(br)
-	err = cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 7 || string(rest) != "got INT\n" {
-		t.Errorf("after SIGINT: %v, output %q", err, rest)
+	for _, off := range []bool{true, false} {
+		t.Run(map[bool]string{true: "userns-off", false: "fuse"}[off], func(t *testing.T) {
+			if !off {
+				needFUSE(t)
+			}
+			argv := []string{img, "--gpack-run", "sh", "-c", `trap 'echo got INT; exit 7' INT; echo ready; while :; do sleep 0.05; done`}
+			cmd := target.Command(ts.Dir, nobody, userDir(t), argv...)
+			if off {
+				cmd = target.CommandUsernsOff(ts.Dir, nobody, userDir(t), argv...)
+			}
+			cache := userDir(t)
+			cmd.Env = append(cmd.Environ(), "XDG_CACHE_HOME="+cache)
+			t.Cleanup(func() {
+				for _, e := range cacheEntries(t, cache) {
+					removeRelocationLink(filepath.Join(cache, "gpack", e))
+				}
+			})
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(stdout)
+			if line, err := br.ReadString('\n'); err != nil || line != "ready\n" {
+				cmd.Process.Kill()
+				t.Fatalf("first line %q, %v", line, err)
+			}
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			rest, _ := io.ReadAll(br)
+			err = cmd.Wait()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 7 || string(rest) != "got INT\n" {
+				t.Errorf("after SIGINT: %v, output %q", err, rest)
+			}
+		})
 	}
 }
 

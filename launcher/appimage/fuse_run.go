@@ -3,6 +3,7 @@ package appimage
 import (
 	"errors"
 	"os"
+	"sync"
 
 	"github.com/gpack/gpack/launcher"
 )
@@ -20,7 +21,11 @@ func (r *run) runFUSE(name string, args []string) (status int, err error, ran bo
 	// Only the program's mount namespace has the file system on it: on
 	// the host the directory stays empty.
 	defer os.Remove(mnt)
-	serve := func(fd int) error { return serveFUSE(r.im, fd) }
+	var once sync.Once
+	damaged := func(err error) {
+		once.Do(func() { r.say(r.exe + " is damaged (copy it again): " + err.Error()) })
+	}
+	serve := func(fd int) error { return serveFUSE(r.im, fd, damaged) }
 	status, ran, err = launcher.RunFUSE(r.start, mnt, r.m, name, args, r.env(mnt, args[0]), serve)
 	return status, err, ran
 }

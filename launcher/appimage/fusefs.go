@@ -30,6 +30,10 @@ type fuseFS struct {
 	root     uint32 // the image's root inode number
 	uid, gid uint32
 
+	// damaged says, once, that the image failed to read (a damaged
+	// copy): the program itself sees EIO.
+	damaged func(err error)
+
 	mu    sync.Mutex
 	next  uint64
 	files map[uint64]*squashfs.File
@@ -65,16 +69,19 @@ func (f *fuseFS) inode(n uint64) (*squashfs.Inode, fuse.Status) {
 	}
 	in, err := f.im.Inode(uint32(n - 1))
 	if err != nil {
-		return nil, status(err)
+		return nil, f.status(err)
 	}
 	return in, fuse.OK
 }
 
 // status maps a reader's error: a name that is not there, else EIO (a
-// damaged image).
-func status(err error) fuse.Status {
+// damaged image), which is also reported once.
+func (f *fuseFS) status(err error) fuse.Status {
 	if errors.Is(err, fs.ErrNotExist) {
 		return fuse.ENOENT
+	}
+	if f.damaged != nil {
+		f.damaged(err)
 	}
 	return fuse.EIO
 }
@@ -101,7 +108,7 @@ func (f *fuseFS) Lookup(_ <-chan struct{}, h *fuse.InHeader, name string, out *f
 	}
 	n, err := dir.Lookup(name)
 	if err != nil {
-		return status(err)
+		return f.status(err)
 	}
 	out.NodeId = f.node(n.Ino())
 	out.SetEntryTimeout(cacheTTL)
@@ -156,7 +163,7 @@ func (f *fuseFS) Open(_ <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fus
 	}
 	file, err := n.Open()
 	if err != nil {
-		return status(err)
+		return f.status(err)
 	}
 	f.mu.Lock()
 	f.next++
@@ -177,7 +184,7 @@ func (f *fuseFS) Read(_ <-chan struct{}, in *fuse.ReadIn, buf []byte) (fuse.Read
 	size := min(int(in.Size), len(buf))
 	n, err := file.ReadAt(buf[:size], int64(in.Offset))
 	if err != nil && err != io.EOF {
-		return nil, fuse.EIO
+		return nil, f.status(err)
 	}
 	return fuse.ReadResultData(buf[:n]), fuse.OK
 }
@@ -202,7 +209,7 @@ func (f *fuseFS) OpenDir(_ <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) 
 	}
 	d, err := n.OpenDir()
 	if err != nil {
-		return status(err)
+		return f.status(err)
 	}
 	defer d.Close()
 	parent := n.Parent()
@@ -219,7 +226,7 @@ func (f *fuseFS) OpenDir(_ <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) 
 			break
 		}
 		if err != nil {
-			return status(err)
+			return f.status(err)
 		}
 		es = append(es, fuse.DirEntry{Name: e.Name(), Mode: modeType(e.Type()), Ino: uint64(e.Ino())})
 	}
@@ -286,8 +293,10 @@ func (f *fuseFS) StatFs(_ <-chan struct{}, _ *fuse.InHeader, out *fuse.StatfsOut
 // the program's namespaces opened and mounted: go-fuse takes it as the
 // mount point /dev/fd/N. It answers the kernel's INIT, then serves in the
 // background until the mount goes away with the namespace.
-func serveFUSE(im *squashfs.Image, fd int) error {
-	srv, err := fuse.NewServer(newFuseFS(im), "/dev/fd/"+strconv.Itoa(fd), &fuse.MountOptions{
+func serveFUSE(im *squashfs.Image, fd int, damaged func(error)) error {
+	fsys := newFuseFS(im)
+	fsys.damaged = damaged
+	srv, err := fuse.NewServer(fsys, "/dev/fd/"+strconv.Itoa(fd), &fuse.MountOptions{
 		FsName: "gpack-appimage", Name: "gpack", DisableXAttrs: true, DisableReadDirPlus: true,
 		MaxReadAhead: 128 << 10, Debug: false,
 	})
