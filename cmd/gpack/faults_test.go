@@ -330,7 +330,7 @@ func TestFormatFlags(t *testing.T) {
 		flag   []string
 		has    string
 	}{
-		{"tarball", []string{"--block-size", "64K"}, "--block-size applies to -f squashfs, not to -f tarball"},
+		{"tarball", []string{"--block-size", "64K"}, "--block-size applies to -f squashfs and appimage, not to -f tarball"},
 		{"tarball", []string{"--cmd", "x"}, "--cmd applies to -f docker and oci, not to -f tarball"},
 		{"tarball", []string{"--max-layers", "5"}, "--max-layers applies to -f docker and oci"},
 		{"tarball", []string{"--insecure"}, "--insecure applies to -f docker and oci"},
@@ -338,11 +338,12 @@ func TestFormatFlags(t *testing.T) {
 		{"tarball", []string{"--image-tag", "a:b"}, "--image-tag applies to -f docker and oci"},
 		{"tarball", []string{"--push", "localhost:1/x"}, "--push applies to -f docker and oci"},
 		{"tarball", []string{"--no-cache"}, "--no-cache applies to -f docker and oci"},
-		{"tarball", []string{"--entry-point", "bin/true"}, "--entry-point applies to -f squashfs, docker and oci, not to -f tarball"},
+		{"tarball", []string{"--entry-point", "bin/true"}, "--entry-point applies to -f squashfs, docker, oci and appimage, not to -f tarball"},
 		{"squashfs", []string{"--cmd", "x"}, "--cmd applies to -f docker and oci, not to -f squashfs"},
 		{"squashfs", []string{"--max-layers", "5"}, "not to -f squashfs"},
-		{"docker", []string{"--block-size", "64K"}, "--block-size applies to -f squashfs, not to -f docker"},
+		{"docker", []string{"--block-size", "64K"}, "--block-size applies to -f squashfs and appimage, not to -f docker"},
 		{"oci", []string{"--block-size", "1M"}, "not to -f oci"},
+		{"appimage", []string{"--cmd", "x"}, "--cmd applies to -f docker and oci, not to -f appimage"},
 	} {
 		args := append([]string{"pack", "-q", "-f", tc.format, "-o", filepath.Join(dir, "x")}, tc.flag...)
 		oneLineError(t, gpack(t, 0, append(args, item)...), exitUsage, tc.has)
