@@ -167,15 +167,24 @@ func TestAppImage(t *testing.T) {
 	}
 }
 
-// TestAppImageExtractAndRun: APPIMAGE_EXTRACT_AND_RUN=1 runs from the
-// cache, with user namespaces on.
+// TestAppImageExtractAndRun: APPIMAGE_EXTRACT_AND_RUN=1, and a
+// GPACK_ENGINE that names another engine than userns, run from the cache
+// though user namespaces are on.
 func TestAppImageExtractAndRun(t *testing.T) {
 	ts := teststore.New(t, openTempDir(t))
 	img, _ := appImage(t, ts)
-	cache := userDir(t)
-	r := appRun(t, ts, false, userDir(t), []string{"XDG_CACHE_HOME=" + cache, "APPIMAGE_EXTRACT_AND_RUN=1", "GPACK_DEBUG=1"}, img, "x")
-	if r.code != 0 || !strings.Contains(r.out, "APPIMAGE_EXTRACT_AND_RUN is set") || !strings.Contains(r.out, "extracted into") {
-		t.Errorf("exit %d:\n%s", r.code, r.out)
+	for _, c := range []struct{ env, says, engine string }{
+		{"APPIMAGE_EXTRACT_AND_RUN=1", "APPIMAGE_EXTRACT_AND_RUN is set", "userns"},
+		{"GPACK_ENGINE=ptrace", "GPACK_ENGINE=ptrace: running from the extraction cache", "ptrace"},
+	} {
+		t.Run(c.env, func(t *testing.T) {
+			cache := userDir(t)
+			r := appRun(t, ts, false, userDir(t), []string{"XDG_CACHE_HOME=" + cache, c.env, "GPACK_DEBUG=1"}, img, "x")
+			if r.code != 0 || !strings.Contains(r.out, c.says) || !strings.Contains(r.out, "extracted into") ||
+				!strings.Contains(r.out, "gpack-launcher: engine "+c.engine+": ") || !strings.Contains(r.out, teststore.Greeting+"x\n") {
+				t.Errorf("exit %d:\n%s", r.code, r.out)
+			}
+		})
 	}
 }
 

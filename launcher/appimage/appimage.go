@@ -238,6 +238,10 @@ func (r *run) runProgram(name string, args []string) (int, error) {
 		r.debug(extractAndRunVar + " is set: running from the extraction cache")
 		return r.runExtracted(name, args)
 	}
+	if v := os.Getenv("GPACK_ENGINE"); v != "" && v != "auto" && v != "userns" {
+		r.debug("GPACK_ENGINE=" + v + ": running from the extraction cache")
+		return r.runExtracted(name, args)
+	}
 	if status, err, ran := r.runFUSE(name, args); ran {
 		return status, err
 	} else if err != nil {
