@@ -143,7 +143,8 @@ func RunPack(st StartState, root, name string, args, env []string) int {
 // (engine.FUSEMounter). ran is false when none could set it up, with the
 // reasons in err, and the caller runs the program another way; otherwise
 // the status is the program's (or the launcher's own when the kernel
-// refused the program).
+// refused the program). A program that the host has at its store path
+// runs in place, as bin/<name> would run it, with nothing mounted.
 func RunFUSE(st StartState, mnt string, m *contract.Manifest, name string, args, env []string, serve func(fd int) error) (status int, ran bool, err error) {
 	l := &launch{stderr: fdWriter(2), debugOn: debugEnabled(os.Getenv(debugVar)), start: st, root: mnt, store: m.Store}
 	program, ok := m.Programs[name]
@@ -151,6 +152,9 @@ func RunFUSE(st StartState, mnt string, m *contract.Manifest, name string, args,
 		return 0, false, errors.New("the pack has no program named " + strconv.Quote(name))
 	}
 	env = withoutVar(env, stageVar)
+	if _, err := os.Stat(program); err == nil {
+		return l.direct(program, args, env), true, nil
+	}
 	job := &engine.Job{Start: st, Root: mnt, Store: m.Store, Name: name, Program: program, Args: args, Env: env,
 		FUSE: &engine.FUSE{Serve: serve}, WarnTo: func(msg string) { l.say(msg) }}
 	if l.debugOn {
@@ -200,16 +204,7 @@ func (l *launch) runProgram(root, name string, m *contract.Manifest, args, env [
 
 	_, err := os.Stat(program)
 	if err == nil {
-		l.debug("direct: ", program, " exists here, so it runs without a namespace")
-		if l.start.Captured {
-			// The mask is the thread's: stay on this one until the exec.
-			runtime.LockOSThread()
-			if err := proc.PrepareExec(l.start.Mask, l.start.Ignored, l.start.Closed, l.start.Nofile, l.start.AS, l.start.Raised); err != nil {
-				l.debug(err.Error())
-			}
-		}
-		err := syscall.Exec(program, args, env)
-		return l.execFailed(&engine.ExecError{Path: program, Err: err})
+		return l.direct(program, args, env)
 	}
 	l.debug("not direct: ", err.Error())
 
@@ -276,6 +271,22 @@ func (l *launch) runProgram(root, name string, m *contract.Manifest, args, env [
 	}
 	l.say("cannot run bin/", name, " here: ", strings.Join(reasons, ", and "), advice)
 	return engine.ExitCannotRun
+}
+
+// direct execs program in place, which exists at its store path here,
+// with the start state the launcher was given; it returns only when the
+// exec failed.
+func (l *launch) direct(program string, args, env []string) int {
+	l.debug("direct: ", program, " exists here, so it runs without a namespace")
+	if l.start.Captured {
+		// The mask is the thread's: stay on this one until the exec.
+		runtime.LockOSThread()
+		if err := proc.PrepareExec(l.start.Mask, l.start.Ignored, l.start.Closed, l.start.Nofile, l.start.AS, l.start.Raised); err != nil {
+			l.debug(err.Error())
+		}
+	}
+	err := syscall.Exec(program, args, env)
+	return l.execFailed(&engine.ExecError{Path: program, Err: err})
 }
 
 func (l *launch) execFailed(xe *engine.ExecError) int {

@@ -153,6 +153,17 @@ func TestAppImage(t *testing.T) {
 					t.Errorf("%s: exit %d, output %q; want %d, %q", tt.name, r.code, r.out, tt.code, tt.out)
 				}
 			}
+			// The store visible: the program runs in place, with nothing
+			// mounted or extracted.
+			cmd := target.Command("", nobody, cwd, img, "visible")
+			if off {
+				cmd = target.CommandUsernsOff("", nobody, cwd, img, "visible")
+			}
+			cmd.Env = append(cmd.Environ(), "XDG_CACHE_HOME="+userDir(t), "GPACK_DEBUG=1")
+			if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "gpack-launcher: direct: ") ||
+				strings.Contains(string(out), "FUSE") || strings.Contains(string(out), "cache:") {
+				t.Errorf("store visible: %v:\n%s", err, out)
+			}
 			list := appRun(t, ts, off, cwd, env, img, "--gpack-cache", "list")
 			if !off {
 				if list.code != 0 || list.out != "" {
@@ -162,6 +173,16 @@ func TestAppImage(t *testing.T) {
 			}
 			if list.code != 0 || !strings.HasSuffix(list.out, "\t(this AppImage)\n") || len(lines(list.out)) != 1 {
 				t.Errorf("--gpack-cache list: exit %d, %q", list.code, list.out)
+			}
+			// --appimage-extract as the user, then squashfs-root/AppRun:
+			// an unpacked -R pack, whose AppRun runs the entry point.
+			if r := appRun(t, ts, off, cwd, env, img, "--appimage-extract"); r.code != 0 {
+				t.Fatalf("--appimage-extract: exit %d, %s", r.code, r.out)
+			}
+			t.Cleanup(func() { removeRelocationLink(filepath.Join(cwd, "squashfs-root")) })
+			if r := appRun(t, ts, off, cwd, env, filepath.Join(cwd, "squashfs-root", "AppRun"), "extracted"); r.code != 0 ||
+				r.out != teststore.Greeting+"extracted\n" {
+				t.Errorf("squashfs-root/AppRun: exit %d, %q", r.code, r.out)
 			}
 		})
 	}

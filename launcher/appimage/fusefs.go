@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log"
 	"os"
 	"strconv"
 	"sync"
@@ -298,7 +299,10 @@ func serveFUSE(im *squashfs.Image, fd int, damaged func(error)) error {
 	fsys.damaged = damaged
 	srv, err := fuse.NewServer(fsys, "/dev/fd/"+strconv.Itoa(fd), &fuse.MountOptions{
 		FsName: "gpack-appimage", Name: "gpack", DisableXAttrs: true, DisableReadDirPlus: true,
-		MaxReadAhead: 128 << 10, Debug: false,
+		MaxReadAhead: 128 << 10,
+		// go-fuse logs a connection that ends: it ends with the
+		// program's namespace, which is no news for the user.
+		Logger: log.New(io.Discard, "", 0),
 	})
 	if err != nil {
 		return err
