@@ -1,6 +1,7 @@
 package appimage_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/gpack/gpack/formats"
 	"github.com/gpack/gpack/formats/appimage"
 	"github.com/gpack/gpack/formats/appimage/layout"
+	"github.com/gpack/gpack/formats/compress"
 	"github.com/gpack/gpack/formats/formattest"
 	"github.com/gpack/gpack/internal/need"
 	"github.com/gpack/gpack/launcher/contract"
@@ -89,4 +91,39 @@ func TestFormat(t *testing.T) {
 			}},
 		},
 	})
+}
+
+// TestExtractPattern: --appimage-extract PATTERN extracts the paths that
+// match and their parents only, as the AppImage runtime does.
+func TestExtractPattern(t *testing.T) {
+	tr := withAppImage(t, formattest.Tree(t))
+	out := filepath.Join(t.TempDir(), "x.AppImage")
+	if _, err := appimage.Format.Write(context.Background(), tr, out, &formats.Options{Compression: compress.Zstd, Level: 3}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		pattern string
+		want    []string
+	}{
+		{"bin/*", []string{"bin", "bin/hello", "bin/sh"}},
+		{"gnu/store/*-b-2.0/data", []string{"gnu", "gnu/store", "gnu/store/zyxwvsrqpnmlkjihgfdcba9876543210-b-2.0",
+			"gnu/store/zyxwvsrqpnmlkjihgfdcba9876543210-b-2.0/data"}},
+		{"nothing*", nil},
+	} {
+		t.Run(c.pattern, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := exec.Command(out, "--appimage-extract", c.pattern)
+			cmd.Dir = dir
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("--appimage-extract %s: %v\n%s", c.pattern, err, b)
+			}
+			var got []string
+			for _, e := range formattest.ReadDir(t, filepath.Join(dir, "squashfs-root")) {
+				got = append(got, e.Path)
+			}
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("--appimage-extract %s extracted %q, want %q", c.pattern, got, c.want)
+			}
+		})
+	}
 }
