@@ -91,6 +91,8 @@ type Options struct {
 	EntryPoint string
 	// Image holds what only container images take.
 	Image ImageOptions
+	// AppImage holds what only AppImages take.
+	AppImage AppImageOptions
 	// Concurrency is how many blocks or layers are compressed at once;
 	// 0 means GOMAXPROCS. No output depends on it.
 	Concurrency int
@@ -102,6 +104,19 @@ type Options struct {
 	Mtime time.Time
 	// Stdout is where the output Stdout goes.
 	Stdout io.Writer
+}
+
+// AppImageOptions are the options of AppImages: files for desktop
+// integration, each empty when not given.
+type AppImageOptions struct {
+	Desktop, Icon AppImageFile
+}
+
+// AppImageFile is a file given on the command line: its base name and
+// content.
+type AppImageFile struct {
+	Name string
+	Data []byte
 }
 
 // ImageOptions are the options of docker and oci images.

@@ -383,3 +383,56 @@ func TestAppImageDeterministic(t *testing.T) {
 		t.Errorf("the AppImage's mode is %v (%v), want 0755", fi.Mode(), err)
 	}
 }
+
+// TestAppImageDesktop: --desktop and --icon put the files at the
+// AppImage's root, with .DirIcon leading to the icon, and are refused
+// with another format or when they are not what they claim.
+func TestAppImageDesktop(t *testing.T) {
+	ts := teststore.New(t, openTempDir(t))
+	dir := openTempDir(t)
+	desktop := filepath.Join(dir, "hello.desktop")
+	icon := filepath.Join(dir, "hello.png")
+	const entry = "[Desktop Entry]\nType=Application\nName=hello\nExec=hello\nIcon=hello\nTerminal=true\nCategories=Utility;\n"
+	png := "\x89PNG\r\n\x1a\nnot really"
+	if err := os.WriteFile(desktop, []byte(entry), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(icon, []byte(png), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img := packTo(t, filepath.Join(dir, "hello.AppImage"), "-f", "appimage", "--entry-point", "bin/hello",
+		"--desktop", desktop, "--icon", icon, ts.Path("profile"))
+	out := openTempDir(t)
+	cmd := exec.Command(img, "--appimage-extract")
+	cmd.Dir = out
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("--appimage-extract: %v\n%s", err, b)
+	}
+	root := filepath.Join(out, "squashfs-root")
+	if b, err := os.ReadFile(filepath.Join(root, "hello.desktop")); err != nil || string(b) != entry {
+		t.Errorf("hello.desktop: %q, %v", b, err)
+	}
+	if l, err := os.Readlink(filepath.Join(root, ".DirIcon")); err != nil || l != "hello.png" {
+		t.Errorf(".DirIcon: %q, %v; want a link to hello.png", l, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, ".DirIcon")); err != nil || string(b) != png {
+		t.Errorf("the icon: %q, %v", b, err)
+	}
+
+	notDesktop := filepath.Join(dir, "x.desktop")
+	if err := os.WriteFile(notDesktop, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		has  string
+	}{
+		{[]string{"-f", "appimage", "--desktop", notDesktop}, "want a .desktop file with a [Desktop Entry] group"},
+		{[]string{"-f", "appimage", "--icon", desktop}, "want a .png or .svg file"},
+		{[]string{"-f", "appimage", "--icon", filepath.Join(dir, "missing.png")}, "--icon: no such file or directory"},
+		{[]string{"-f", "tarball", "--desktop", desktop}, "--desktop applies to -f appimage, not to -f tarball"},
+	} {
+		args := append(append([]string{"pack", "-q", "-o", filepath.Join(dir, "y")}, c.args...), ts.Path("profile"))
+		oneLineError(t, gpack(t, 0, args...), exitUsage, c.has)
+	}
+}

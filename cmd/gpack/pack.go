@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -42,6 +44,8 @@ type PackOptions struct {
 	Output      string
 	Collisions  string
 	NoCache     bool
+	Desktop     string
+	Icon        string
 	Quiet       bool
 	JSON        bool
 
@@ -67,6 +71,8 @@ func (o *PackOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringArrayVar(&o.Cmd, "cmd", nil, "docker, oci: an argument of the image's Cmd (repeatable)")
 	f.StringVar(&o.ImageTag, "image-tag", "", "docker, oci: the image's name:tag (default <first-item-name>:latest)")
 	f.BoolVar(&o.NoCache, "no-cache", false, "docker, oci: do not use the layer cache (compress every layer, keep nothing)")
+	f.StringVar(&o.Desktop, "desktop", "", "appimage: a .desktop file to put at the AppImage's root, for desktop integration")
+	f.StringVar(&o.Icon, "icon", "", "appimage: an icon (.png or .svg) to put at the AppImage's root, with .DirIcon linking to it")
 	f.IntVar(&o.Level, "level", 0, "compression level (default: the compressor's; see gpack pack --help)")
 	f.BoolVarP(&o.Relocatable, "relocatable", "R", false, "add the launcher and bin/ wrappers, so the pack runs wherever it is unpacked")
 	f.StringArrayVarP(&o.Symlinks, "symlink", "S", nil, "add a relative symlink LINK=TARGET into the first item, e.g. -S /bin=bin (repeatable; with -R, /bin=bin is the wrappers)")
@@ -192,6 +198,24 @@ func (o *PackOptions) parse(stdout io.Writer) (*packRequest, error) {
 		return nil, usererr.Usagef("--insecure applies to --push, which is not given")
 	}
 	r.opts.Image = formats.ImageOptions{Tag: o.ImageTag, Push: o.Push, Insecure: o.Insecure, MaxLayers: o.MaxLayers, Arch: o.Arch, Cmd: o.Cmd, NoCache: o.NoCache}
+	for _, fl := range []struct {
+		name, path string
+		to         *formats.AppImageFile
+	}{{"desktop", o.Desktop, &r.opts.AppImage.Desktop}, {"icon", o.Icon, &r.opts.AppImage.Icon}} {
+		if fl.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(fl.path)
+		if err != nil {
+			what := err.Error()
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				what = pe.Err.Error()
+			}
+			return nil, &usererr.Error{Kind: usererr.Usage, Path: fl.path, What: "--" + fl.name + ": " + what, Err: err}
+		}
+		*fl.to = formats.AppImageFile{Name: filepath.Base(fl.path), Data: b}
+	}
 	if o.Collisions != "error" && o.Collisions != "first" {
 		return nil, usererr.Usagef("--collisions %q: want error or first", o.Collisions)
 	}

@@ -1,6 +1,7 @@
 package appimage
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"math"
 	"path"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gpack/gpack/formats"
@@ -54,8 +56,9 @@ var compressors = func() []compress.Compressor {
 	return out
 }()
 
-// Flags: the image's block size, and the entry point AppRun names.
-func (format) Flags() []string { return []string{"block-size", "entry-point"} }
+// Flags: the image's block size, the entry point AppRun names, and the
+// files of desktop integration.
+func (format) Flags() []string { return []string{"block-size", "entry-point", "desktop", "icon"} }
 
 // AppRunPath is the link to the entry point's wrapper.
 const AppRunPath = "AppRun"
@@ -75,6 +78,16 @@ func (format) Prepare(o *pack.Options, profile string, opts *formats.Options) {
 		name = version.ReplaceAllString(name, "")
 	}
 	o.Extra = append(o.Extra, pack.Entry{Path: AppRunPath, Kind: pack.Symlink, Mode: 0o777, Target: "bin/" + name})
+	// Desktop integration, as the AppImage specification lays it out:
+	// the .desktop file and the icon at the root, .DirIcon leading to
+	// the icon.
+	if d := opts.AppImage.Desktop; d.Name != "" {
+		o.Extra = append(o.Extra, pack.Entry{Path: d.Name, Kind: pack.File, Mode: 0o444, Size: int64(len(d.Data)), Data: d.Data})
+	}
+	if i := opts.AppImage.Icon; i.Name != "" {
+		o.Extra = append(o.Extra, pack.Entry{Path: i.Name, Kind: pack.File, Mode: 0o444, Size: int64(len(i.Data)), Data: i.Data},
+			pack.Entry{Path: ".DirIcon", Kind: pack.Symlink, Mode: 0o777, Target: i.Name})
+	}
 }
 
 func (f format) Check(out string, opts *formats.Options) error {
@@ -86,6 +99,16 @@ func (f format) Check(out string, opts *formats.Options) error {
 			time.Unix(math.MaxUint32, 0).UTC().Format(time.DateOnly))
 		e.Fix = "set it to an earlier time"
 		return e
+	}
+	if d := opts.AppImage.Desktop; d.Name != "" {
+		if !strings.HasSuffix(d.Name, ".desktop") || !bytes.Contains(d.Data, []byte("[Desktop Entry]")) {
+			return usererr.Usagef("--desktop %s: want a .desktop file with a [Desktop Entry] group", d.Name)
+		}
+	}
+	if i := opts.AppImage.Icon; i.Name != "" {
+		if ext := path.Ext(i.Name); ext != ".png" && ext != ".svg" || i.Name == ".DirIcon" {
+			return usererr.Usagef("--icon %s: want a .png or .svg file", i.Name)
+		}
 	}
 	if bs := opts.BlockSize; bs != 0 && (bs < squashfs.MinBlockSize || bs > squashfs.MaxBlockSize || bs&(bs-1) != 0) {
 		return usererr.Usagef("--block-size %d: want a power of two from 4K to 1M", bs)
