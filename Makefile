@@ -27,7 +27,7 @@ deps-test:
 # programs as an unprivileged user and use the real /nix/store: run as root.
 test: deps-test lint
 	$(GO) test -count=1 -timeout 25m ./...
-	$(MAKE) fuzz FUZZTIME=20s
+	$(MAKE) fuzz FUZZTIME=10s
 
 test-short:
 	$(GO) test -short -count=1 ./...
@@ -52,7 +52,9 @@ FUZZ_TARGETS := \
 	./formats/squashfs/:FuzzWrite:$(SQUASHFS_FUZZ) \
 	./formats/squashfs/:FuzzRead:$(FUZZTIME) \
 	./internal/deflate/:FuzzEncode:$(COMPRESS_FUZZ) \
-	./launcher/contract/:FuzzParseManifest:$(FUZZTIME)
+	./formats/appimage/layout/:FuzzRead:$(FUZZTIME) \
+	./launcher/contract/:FuzzParseManifest:$(FUZZTIME) \
+	./pack/:FuzzParseEtcProfile:$(FUZZTIME)
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		dir=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; budget=$${rest#*:}; \

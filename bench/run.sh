@@ -4,7 +4,8 @@
 # (bench/pack.sh), squashfs images against mksquashfs (bench/squashfs.sh, and
 # the writer alone on the Go toolchain: BenchmarkVsMksquashfs),
 # container images, their cache and pushes (bench/image.sh),
-# the launcher's start-up (bench/launcher.sh), workloads
+# the launcher's start-up (bench/launcher.sh), an AppImage's start-up over
+# FUSE and from its cache (bench/appimage.sh), workloads
 # through the launcher's engines and proot (bench/ptrace.sh), the relocate
 # engine's first run against cat (bench/relocate.sh) and the
 # scanner's speed per core (go test -bench). Runs as root.
@@ -46,6 +47,11 @@ bin/gpack pack -q -R -C none -o "$tmp/p.tar" "$profile" >/dev/null
 mkdir "$tmp/root"
 tar -xf "$tmp/p.tar" -C "$tmp/root"
 bench/launcher.sh "$tmp/root" echo hi
+
+echo
+echo "## AppImage start-up (echo from the corpus's coreutils): direct, over FUSE, from the cache"
+bin/gpack pack -q -f appimage --entry-point bin/echo -o "$tmp/echo.AppImage" "$profile" >/dev/null
+bench/appimage.sh "$tmp/echo.AppImage" echo hi
 
 echo
 echo "## workloads through the engines: native, gpack ptrace, proot, gpack userns"

@@ -26,6 +26,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -101,6 +102,8 @@ type Options struct {
 	// Single makes deb and rpm write the whole closure as one package
 	// rather than one per store item and one for the pack.
 	Single bool
+	// AppImage holds what only AppImages take.
+	AppImage AppImageOptions
 	// Concurrency is how many blocks or layers are compressed at once;
 	// 0 means GOMAXPROCS. No output depends on it.
 	Concurrency int
@@ -112,6 +115,19 @@ type Options struct {
 	Mtime time.Time
 	// Stdout is where the output Stdout goes.
 	Stdout io.Writer
+}
+
+// AppImageOptions are the options of AppImages: files for desktop
+// integration, each empty when not given.
+type AppImageOptions struct {
+	Desktop, Icon AppImageFile
+}
+
+// AppImageFile is a file given on the command line: its base name and
+// content.
+type AppImageFile struct {
+	Name string
+	Data []byte
 }
 
 // ImageOptions are the options of docker and oci images.
@@ -377,11 +393,22 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // at out, nor any temporary file, if write fails or ctx ends before the
 // file is in place.
 func WriteFile(ctx context.Context, out string, prog pack.Progress, write func(File) error) (int64, error) {
+	return WriteFileMode(ctx, out, atomicfile.Mode, prog, write)
+}
+
+// WriteFileMode is WriteFile for an output of the given mode, whatever
+// the umask: 0755 for an executable.
+func WriteFileMode(ctx context.Context, out string, mode fs.FileMode, prog pack.Progress, write func(File) error) (int64, error) {
 	f, err := atomicfile.Create(out)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Abort()
+	if mode != atomicfile.Mode {
+		if err := f.Chmod(mode); err != nil {
+			return 0, err
+		}
+	}
 	if prog == nil {
 		prog = pack.NoProgress{}
 	}

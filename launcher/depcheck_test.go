@@ -91,3 +91,52 @@ func TestGpackDeps(t *testing.T) {
 		}
 	}
 }
+
+// TestAppImageRuntimeDeps bounds the AppImage runtime (cmd/gpack-launcher
+// built with the appimage tag): the launcher, plus the squashfs reader and
+// what it needs (the decompressors, fmt). The CLI, the registry code and
+// the embedding package stay out, and so do the network packages.
+func TestAppImageRuntimeDeps(t *testing.T) {
+	forbidden := []string{
+		"github.com/spf13/",
+		"github.com/google/go-containerregistry",
+		"github.com/gpack/gpack/launcher/launcherbin",
+		"github.com/gpack/gpack/cmd/gpack",
+		"github.com/gpack/gpack/formats/oci",
+		"github.com/gpack/gpack/formats/tarball",
+	}
+	for _, arch := range []string{"amd64", "arm64"} {
+		t.Run(arch, func(t *testing.T) {
+			deps := goListTags(t, arch, "appimage", "github.com/gpack/gpack/cmd/gpack-launcher")
+			has := map[string]bool{}
+			for _, pkg := range deps {
+				has[pkg] = true
+				for _, f := range forbidden {
+					if pkg == f || strings.HasPrefix(pkg, f) && !strings.HasPrefix(pkg, "github.com/gpack/gpack/cmd/gpack-launcher") {
+						t.Errorf("the AppImage runtime depends on %s", pkg)
+					}
+				}
+				if pkg == "net/http" || pkg == "crypto/tls" {
+					t.Errorf("the AppImage runtime depends on %s", pkg)
+				}
+			}
+			for _, want := range []string{"github.com/gpack/gpack/launcher/appimage", "github.com/gpack/gpack/formats/squashfs"} {
+				if !has[want] {
+					t.Errorf("the AppImage runtime does not link %s: is the appimage tag still what selects it?", want)
+				}
+			}
+		})
+	}
+}
+
+// goListTags is go list -deps with build tags, import paths only.
+func goListTags(t *testing.T, arch, tags, pkg string) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-tags", tags, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	return strings.Fields(string(out))
+}

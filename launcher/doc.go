@@ -13,6 +13,9 @@
 //   - launcher/userns: unprivileged user and mount namespaces, native speed;
 //   - launcher/ptrace: system-call tracing, where user namespaces are off.
 //
+// RunPack and RunFUSE are the same for the AppImage runtime
+// (launcher/appimage), on a pack it extracted or serves over FUSE.
+//
 // Each engine is a package behind the engine.Engine interface, and the list
 // in [Engines] is the only place that names them all. A failed engine is
 // silent unless GPACK_DEBUG=1, because the next one may well work; when none

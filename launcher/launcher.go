@@ -111,9 +111,12 @@ func (l *launch) run() int {
 		l.usage(root, m)
 		return engine.ExitUsage
 	}
-	l.root, l.store = root, m.Store
+	args := os.Args
+	if len(args) == 0 {
+		// execve with an empty argv: programs expect argv[0].
+		args = []string{exe}
+	}
 	program, ok := m.Programs[name]
-	var entryArgs []string
 	if filepath.Join(root, contract.EntryPath) == exe {
 		// ROOT/run: the entry point, with the arguments given at pack
 		// time before the caller's.
@@ -121,40 +124,104 @@ func (l *launch) run() int {
 			l.say(exe, ": the pack has no entry point (see ", filepath.Join(root, contract.ManifestPath), ")")
 			return engine.ExitNotFound
 		}
-		program, entryArgs, ok = m.Entry[0], m.Entry[1:], true
+		program, ok = m.Entry[0], true
+		args = append(append([]string{args[0]}, m.Entry[1:]...), args[1:]...)
 	}
 	if !ok {
 		l.say(exe, ": the pack has no program named ", strconv.Quote(name),
 			" (see ", filepath.Join(root, contract.ManifestPath), ")")
 		return engine.ExitNotFound
 	}
-	args := os.Args
+	return l.runProgram(root, name, program, m, args, os.Environ())
+}
+
+// RunPack runs the program name of the unpacked pack at root as its
+// bin/<name> would, with args (args[0] as the user typed it) and env, and
+// returns the status to exit with, when it did not exec the program in
+// place. The AppImage runtime (launcher/appimage) calls it on the pack it
+// extracted or mounted.
+func RunPack(st StartState, root, name string, args, env []string) int {
+	l := &launch{stderr: fdWriter(2), debugOn: debugEnabled(os.Getenv(debugVar)), start: st}
+	m, err := proc.ReadManifest(root)
+	if err != nil {
+		l.say("cannot read the pack at ", root, ": ", err.Error())
+		return engine.ExitCannotRun
+	}
 	if len(args) == 0 {
-		// execve with an empty argv: programs expect argv[0].
-		args = []string{exe}
+		args = []string{filepath.Join(root, "bin", name)}
 	}
-	if len(entryArgs) > 0 {
-		args = append(append([]string{args[0]}, entryArgs...), args[1:]...)
+	program, ok := m.Programs[name]
+	if !ok {
+		l.say(filepath.Join(root, "bin", name), ": the pack has no program named ", strconv.Quote(name),
+			" (see ", filepath.Join(root, contract.ManifestPath), ")")
+		return engine.ExitNotFound
 	}
-	env := withoutVar(os.Environ(), stageVar)
+	return l.runProgram(root, name, program, m, args, env)
+}
+
+// RunFUSE runs the program name of the pack m describes from a FUSE file
+// system that serve serves, mounted on the empty directory mnt in the
+// program's namespaces, through the engines that can mount one
+// (engine.FUSEMounter). ran is false when none could set it up, with the
+// reasons in err, and the caller runs the program another way; otherwise
+// the status is the program's (or the launcher's own when the kernel
+// refused the program). A program that the host has at its store path
+// runs in place, as bin/<name> would run it, with nothing mounted.
+func RunFUSE(st StartState, mnt string, m *contract.Manifest, name string, args, env []string, serve func(fd int) error) (status int, ran bool, err error) {
+	l := &launch{stderr: fdWriter(2), debugOn: debugEnabled(os.Getenv(debugVar)), start: st, root: mnt, store: m.Store}
+	program, ok := m.Programs[name]
+	if !ok {
+		return 0, false, errors.New("the pack has no program named " + strconv.Quote(name))
+	}
+	env = withoutVar(env, stageVar)
+	if _, err := os.Stat(program); err == nil {
+		return l.direct(program, args, contract.WithEnv(env, m.Env, "", "")), true, nil
+	}
+	job := &engine.Job{Start: st, Root: mnt, Store: m.Store, Name: name, Program: program, Args: args, Env: env, PackEnv: m.Env,
+		FUSE: &engine.FUSE{Serve: serve}, WarnTo: func(msg string) { l.say(msg) }}
+	if l.debugOn {
+		job.DebugTo = func(msg string) { l.say(msg) }
+	}
+	var reasons []string
+	for _, e := range Engines() {
+		if _, ok := e.(engine.FUSEMounter); !ok {
+			continue
+		}
+		if err := e.Available(); err != nil {
+			reasons = append(reasons, engine.Explain(e, err))
+			continue
+		}
+		l.debug("engine ", e.Name(), ": trying, with the image mounted over FUSE on ", mnt)
+		status, err := e.Run(job)
+		if err == nil {
+			return status, true, nil
+		}
+		var xe *engine.ExecError
+		if errors.As(err, &xe) {
+			return l.execFailed(xe), true, nil
+		}
+		reasons = append(reasons, engine.Explain(e, err))
+	}
+	if len(reasons) == 0 {
+		reasons = append(reasons, "no engine mounts FUSE")
+	}
+	return 0, false, errors.New(strings.Join(reasons, ", and "))
+}
+
+// runProgram runs program, the store program that name stands for in the
+// pack at root, whose manifest is m.
+func (l *launch) runProgram(root, name, program string, m *contract.Manifest, args, env []string) int {
+	l.root, l.store = root, m.Store
+	env = withoutVar(env, stageVar)
 	l.debug("pack ", root, ", program ", name, " = ", program)
 	if !l.start.Captured {
 		l.debug("this launcher was built without its entry point (-E _gpack_launcher_entry): " +
 			"the program gets the Go runtime's signal mask and dispositions, not the caller's")
 	}
 
-	_, err = os.Stat(program)
+	_, err := os.Stat(program)
 	if err == nil {
-		l.debug("direct: ", program, " exists here, so it runs without a namespace")
-		if l.start.Captured {
-			// The mask is the thread's: stay on this one until the exec.
-			runtime.LockOSThread()
-			if err := proc.PrepareExec(l.start.Mask, l.start.Ignored, l.start.Closed, l.start.Nofile, l.start.AS, l.start.Raised); err != nil {
-				l.debug(err.Error())
-			}
-		}
-		err := syscall.Exec(program, args, contract.WithEnv(env, m.Env, "", ""))
-		return l.execFailed(&engine.ExecError{Path: program, Err: err})
+		return l.direct(program, args, contract.WithEnv(env, m.Env, "", ""))
 	}
 	l.debug("not direct: ", err.Error())
 
@@ -221,6 +288,22 @@ func (l *launch) run() int {
 	}
 	l.say("cannot run bin/", name, " here: ", strings.Join(reasons, ", and "), advice)
 	return engine.ExitCannotRun
+}
+
+// direct execs program in place, which exists at its store path here,
+// with the start state the launcher was given; it returns only when the
+// exec failed.
+func (l *launch) direct(program string, args, env []string) int {
+	l.debug("direct: ", program, " exists here, so it runs without a namespace")
+	if l.start.Captured {
+		// The mask is the thread's: stay on this one until the exec.
+		runtime.LockOSThread()
+		if err := proc.PrepareExec(l.start.Mask, l.start.Ignored, l.start.Closed, l.start.Nofile, l.start.AS, l.start.Raised); err != nil {
+			l.debug(err.Error())
+		}
+	}
+	err := syscall.Exec(program, args, env)
+	return l.execFailed(&engine.ExecError{Path: program, Err: err})
 }
 
 func (l *launch) execFailed(xe *engine.ExecError) int {

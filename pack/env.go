@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"regexp"
 	"strings"
 )
 
@@ -105,12 +104,54 @@ func anyExists(view *Profile, profile string, rels []string) bool {
 	return false
 }
 
-var (
-	exportRE = regexp.MustCompile(`^export ([A-Za-z_][A-Za-z0-9_]*)=(.*)$`)
-	// ${GUIX_PROFILE:-DEFAULT}: the profile's own path when GUIX_PROFILE
-	// is unset, which is how the pack's programs see it.
-	guixProfileRE = regexp.MustCompile(`\$\{GUIX_PROFILE:-([^}$]*)\}`)
-)
+// parseExport splits "export NAME=VALUE" (no regexp: this package is
+// linked into the AppImage runtime, which counts its bytes).
+func parseExport(line string) (name, val string, ok bool) {
+	rest, ok := strings.CutPrefix(line, "export ")
+	if !ok {
+		return "", "", false
+	}
+	name, val, ok = strings.Cut(rest, "=")
+	if !ok || !isEnvName(name) {
+		return "", "", false
+	}
+	return name, val, true
+}
+
+func isEnvName(s string) bool {
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// guixProfile replaces each ${GUIX_PROFILE:-DEFAULT} with DEFAULT: the
+// profile's own path when GUIX_PROFILE is unset, which is how the pack's
+// programs see it.
+func guixProfile(val string) string {
+	const open = "${GUIX_PROFILE:-"
+	var b strings.Builder
+	for {
+		i := strings.Index(val, open)
+		if i < 0 {
+			b.WriteString(val)
+			return b.String()
+		}
+		j := strings.IndexAny(val[i+len(open):], "}$")
+		if j < 0 || val[i+len(open)+j] != '}' {
+			b.WriteString(val)
+			return b.String()
+		}
+		b.WriteString(val[:i])
+		b.WriteString(val[i+len(open) : i+len(open)+j])
+		val = val[i+len(open)+j+1:]
+	}
+}
 
 // ParseEtcProfile reads the export lines of a profile's etc/profile:
 // NAME="VALUE" sets, and NAME="VALUE${NAME:+:}$NAME" (or VALUE:$NAME)
@@ -122,15 +163,14 @@ func ParseEtcProfile(r io.Reader) []EnvVar {
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		m := exportRE.FindStringSubmatch(line)
-		if m == nil {
+		name, val, ok := parseExport(line)
+		if !ok {
 			continue
 		}
-		name, val := m[1], m[2]
 		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
 			val = val[1 : len(val)-1]
 		}
-		val = guixProfileRE.ReplaceAllString(val, "$1")
+		val = guixProfile(val)
 		v := EnvVar{Name: name}
 		for _, suffix := range []string{"${" + name + ":+:}$" + name, "${" + name + ":+:}${" + name + "}", ":$" + name, ":${" + name + "}"} {
 			if rest, ok := strings.CutSuffix(val, suffix); ok {

@@ -64,3 +64,17 @@ func TestSearchPaths(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseEtcProfile: any text gives variables with shell names and
+// values free of what a shell would expand, never a panic.
+func FuzzParseEtcProfile(f *testing.F) {
+	f.Add("export PATH=\"${GUIX_PROFILE:-/gnu/store/x-profile}/bin${PATH:+:}$PATH\"\n")
+	f.Add("export A=1\nexport B=\"$(x)\"\nexport C=${GUIX_PROFILE:-\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, v := range ParseEtcProfile(strings.NewReader(text)) {
+			if !isEnvName(v.Name) || strings.ContainsAny(v.Value, "$`\\\"'\x00\n") {
+				t.Fatalf("%q gives %+v", text, v)
+			}
+		}
+	})
+}

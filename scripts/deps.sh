@@ -33,7 +33,8 @@ if ((${#missing[@]})); then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Unprivileged FUSE mounts (squashfuse as a test user) need /dev/fuse
+# Unprivileged FUSE mounts (squashfuse as a test user, an AppImage run over
+# FUSE in a user namespace) need /dev/fuse
 # open to all, as fuse3's udev rule makes it; a machine without udev (a
 # container, some VMs) keeps the kernel's 0600.
 if [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ]; then

@@ -4,6 +4,11 @@
 // pack's store appear at its original path when the host lacks it. All logic
 // lives in package launcher; see launcher/README.md.
 //
+// Built with the appimage tag it is the runtime of gpack's AppImages
+// instead (launcher/appimage, run_appimage.go): the same entry point and
+// start state, and the squashfs reader on top, which the small launcher
+// of -R tarballs does without.
+//
 // The process starts in _gpack_launcher_entry (entry_amd64.s,
 // entry_arm64.s; the linker's -E), which records what the program must
 // inherit before the Go runtime changes it: the signal mask, the ignored
@@ -54,7 +59,7 @@ const (
 )
 
 func main() {
-	os.Exit(launcher.Main(launcher.StartState{
+	os.Exit(run(launcher.StartState{
 		Captured: startCaptured == 1,
 		Mask:     startMask,
 		Ignored:  startIgnored,

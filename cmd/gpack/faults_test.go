@@ -334,7 +334,7 @@ func TestFormatFlags(t *testing.T) {
 		flag   []string
 		has    string
 	}{
-		{"tarball", []string{"--block-size", "64K"}, "--block-size applies to -f squashfs and sif, not to -f tarball"},
+		{"tarball", []string{"--block-size", "64K"}, "--block-size applies to -f squashfs, sif and appimage, not to -f tarball"},
 		{"tarball", []string{"--cmd", "x"}, "--cmd applies to -f docker and oci, not to -f tarball"},
 		{"tarball", []string{"--max-layers", "5"}, "--max-layers applies to -f docker and oci"},
 		{"tarball", []string{"--insecure"}, "--insecure applies to -f docker and oci"},
@@ -348,8 +348,9 @@ func TestFormatFlags(t *testing.T) {
 		{"squashfs", []string{"--arch", "amd64"}, "--arch applies to -f sif, docker and oci, not to -f squashfs"},
 		{"sif", []string{"--cmd", "x"}, "--cmd applies to -f docker and oci, not to -f sif"},
 		{"sif", []string{"--image-tag", "a:b"}, "not to -f sif"},
-		{"docker", []string{"--block-size", "64K"}, "--block-size applies to -f squashfs and sif, not to -f docker"},
+		{"docker", []string{"--block-size", "64K"}, "--block-size applies to -f squashfs, sif and appimage, not to -f docker"},
 		{"oci", []string{"--block-size", "1M"}, "not to -f oci"},
+		{"appimage", []string{"--cmd", "x"}, "--cmd applies to -f docker and oci, not to -f appimage"},
 	} {
 		args := append([]string{"pack", "-q", "-f", tc.format, "-o", filepath.Join(dir, "x")}, tc.flag...)
 		oneLineError(t, gpack(t, 0, append(args, item)...), exitUsage, tc.has)

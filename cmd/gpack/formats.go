@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/gpack/gpack/formats"
+	"github.com/gpack/gpack/formats/appimage"
 	"github.com/gpack/gpack/formats/deb"
 	"github.com/gpack/gpack/formats/oci"
 	"github.com/gpack/gpack/formats/rpm"
@@ -21,4 +22,5 @@ var packFormats = []formats.Format{
 	oci.OCI,
 	deb.Format,
 	rpm.Format,
+	appimage.Format,
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,6 +50,8 @@ type PackOptions struct {
 	Collisions  string
 	NoCache     bool
 	Single      bool
+	Desktop     string
+	Icon        string
 	Quiet       bool
 	JSON        bool
 
@@ -74,6 +78,8 @@ func (o *PackOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.ImageTag, "image-tag", "", "docker, oci: the image's name:tag (default <first-item-name>:latest)")
 	f.BoolVar(&o.NoCache, "no-cache", false, "docker, oci: do not use the layer cache (compress every layer, keep nothing)")
 	f.BoolVar(&o.Single, "single", false, "deb, rpm: one package of the whole closure, rather than one per store item and one for the pack")
+	f.StringVar(&o.Desktop, "desktop", "", "appimage: a .desktop file to put at the AppImage's root, for desktop integration")
+	f.StringVar(&o.Icon, "icon", "", "appimage: an icon (.png or .svg) to put at the AppImage's root, with .DirIcon linking to it")
 	f.IntVar(&o.Level, "level", 0, "compression level (default: the compressor's; see gpack pack --help)")
 	f.BoolVarP(&o.Relocatable, "relocatable", "R", false, "add the launcher and bin/ wrappers, so the pack runs wherever it is unpacked")
 	f.StringArrayVarP(&o.Symlinks, "symlink", "S", nil, "add a relative symlink LINK=TARGET into the profile (the item, or the profile of several), e.g. -S /bin=bin (repeatable; with -R, /bin=bin is the wrappers)")
@@ -216,9 +222,6 @@ func (o *PackOptions) parse(stdout io.Writer) (*packRequest, error) {
 	if len(o.EntryArgs) > 0 && o.EntryPoint == "" {
 		return nil, usererr.Usagef("-A (--entry-point-argument) is an argument of the entry point, which is not given: add --entry-point PROG")
 	}
-	if o.Env && !o.Relocatable {
-		return nil, usererr.Usagef("--env applies to -R, whose wrappers then set the profile's search paths; images and squashfs carry them always")
-	}
 	for _, s := range o.SetEnv {
 		name, val, ok := strings.Cut(s, "=")
 		if !ok || !envName(name) || strings.ContainsRune(val, 0) {
@@ -231,6 +234,24 @@ func (o *PackOptions) parse(stdout io.Writer) (*packRequest, error) {
 	}
 	r.opts.Single = o.Single
 	r.opts.Image = formats.ImageOptions{Tag: o.ImageTag, Push: o.Push, Insecure: o.Insecure, MaxLayers: o.MaxLayers, Arch: o.Arch, Cmd: o.Cmd, NoCache: o.NoCache}
+	for _, fl := range []struct {
+		name, path string
+		to         *formats.AppImageFile
+	}{{"desktop", o.Desktop, &r.opts.AppImage.Desktop}, {"icon", o.Icon, &r.opts.AppImage.Icon}} {
+		if fl.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(fl.path)
+		if err != nil {
+			what := err.Error()
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				what = pe.Err.Error()
+			}
+			return nil, &usererr.Error{Kind: usererr.Usage, Path: fl.path, What: "--" + fl.name + ": " + what, Err: err}
+		}
+		*fl.to = formats.AppImageFile{Name: filepath.Base(fl.path), Data: b}
+	}
 	if o.Collisions != "error" && o.Collisions != "first" {
 		return nil, usererr.Usagef("--collisions %q: want error or first", o.Collisions)
 	}
@@ -301,14 +322,19 @@ func runPack(ctx context.Context, opts PackOptions, args []string, stdout, stder
 	}
 	fo.Env = environment(profile, prof, req.env)
 	popts := pack.Options{Symlinks: req.links, FirstWins: opts.Collisions == "first", Mtime: req.mtime, Profile: prof}
-	if opts.Relocatable {
+	popts.Relocatable = opts.Relocatable
+	f.Prepare(&popts, profile, fo)
+	if opts.Env && !popts.Relocatable {
+		return usererr.Usagef("--env applies to -R, whose wrappers then set the profile's search paths; images and squashfs carry them always")
+	}
+	// After Prepare: a format may make every pack relocatable (appimage).
+	if popts.Relocatable {
 		relocatable(&popts)
 		popts.Env = req.env
 		if opts.Env {
 			popts.Env = fo.Env
 		}
 	}
-	f.Prepare(&popts, profile, fo)
 	tree, err := pack.Build(ctx, g, popts)
 	if err != nil {
 		return err

@@ -89,7 +89,7 @@ func TestFormat(t *testing.T) {
 
 // noNewlines drops the suite's names with a newline, which dpkg refuses
 // (TestNewline).
-func noNewlines(tr *pack.Tree) *pack.Tree {
+func noNewlines(_ *testing.T, tr *pack.Tree) *pack.Tree {
 	c := *tr
 	c.Entries = nil
 	for _, e := range tr.Entries {

@@ -20,7 +20,7 @@ import (
 // and the files where they go.
 func TestInfo(t *testing.T) {
 	need.Tool(t, "dpkg-deb", "dpkg")
-	tr := noNewlines(formattest.Tree(t))
+	tr := noNewlines(t, formattest.Tree(t))
 	a, b := tr.Items[0], tr.Items[1]
 	out := filepath.Join(t.TempDir(), "out-deb")
 	opts := &formats.Options{Compression: compress.Xz, Level: 6}

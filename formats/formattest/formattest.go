@@ -58,15 +58,17 @@ type Suite struct {
 	// of output of its own (oci: ".oci" a layout, ".tar" an archive);
 	// nil means the format's default name only.
 	Outputs []string
+	// Tree, if not nil, adjusts the suite's tree before the suite uses
+	// it: it adds what the format's Prepare would add to every pack of it
+	// (appimage: AppRun and the launcher's manifest), which the readers
+	// must find, or drops what a format refuses (dpkg refuses newlines in
+	// names; the format's own tests check that refusal).
+	Tree func(t *testing.T, tr *pack.Tree) *pack.Tree
 	// Options, if not nil, adjusts the options of each write: scratch is
 	// a fresh directory for whatever the format keeps besides its output
 	// (a layer cache), which must hold no temporary file after a failed
 	// write.
 	Options func(scratch string, o *formats.Options)
-	// Tree, if not nil, adjusts the suite's tree before the suite uses
-	// it, for a format that refuses some of it (dpkg refuses newlines in
-	// names); the format's own tests check that refusal.
-	Tree func(*pack.Tree) *pack.Tree
 }
 
 // Run runs the suite. The SIGHUP test builds gpack and needs the go
@@ -74,7 +76,7 @@ type Suite struct {
 func Run(t *testing.T, s Suite) {
 	tr := Tree(t)
 	if s.Tree != nil {
-		tr = s.Tree(tr)
+		tr = s.Tree(t, tr)
 	}
 	t.Run("validate", func(t *testing.T) {
 		if err := pack.Validate(tr); err != nil {

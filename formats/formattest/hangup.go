@@ -42,6 +42,14 @@ func (s Suite) hangup(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(item, "ld.so"), ELFHeader(t), 0o555); err != nil {
 		t.Fatal(err)
 	}
+	// A program, for the formats that make every pack relocatable
+	// (appimage), which need one to wrap.
+	if err := os.Mkdir(filepath.Join(item, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(item, "bin", "big"), ELFHeader(t), 0o555); err != nil {
+		t.Fatal(err)
+	}
 	// The slowest compressor the format takes: xz where there is one.
 	algo := s.Format.Compressors()[0].Algo
 	if _, ok := compress.Find(s.Format.Compressors(), compress.Xz); ok {

@@ -226,6 +226,18 @@ func isNotWritable(err error) bool {
 	return errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EROFS)
 }
 
+// Chmod sets the temporary file's mode, which the target gets: 0755 for
+// an executable output (an AppImage). It is not subject to the umask.
+func (f *File) Chmod(mode fs.FileMode) error {
+	if f.state != open {
+		return f.stateError("writing")
+	}
+	if err := f.f.Chmod(mode); err != nil {
+		return fmt.Errorf("writing %s: %w", f.path, unwrapPath(err))
+	}
+	return nil
+}
+
 // Name returns the temporary file's path.
 func (f *File) Name() string { return f.f.Name() }
 

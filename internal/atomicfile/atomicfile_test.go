@@ -654,3 +654,30 @@ func TestStaleAfterKill(t *testing.T) {
 		t.Errorf("after the killed run and a Check the directory holds %q", names)
 	}
 }
+
+// TestChmod: the mode Chmod sets is the target's once committed, whatever
+// the umask, and Chmod after Commit is refused.
+func TestChmod(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	for _, mode := range []fs.FileMode{0o755, 0o600, Mode} {
+		out := filepath.Join(t.TempDir(), "x")
+		f, err := Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Chmod(mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(out)
+		if err != nil || fi.Mode().Perm() != mode {
+			t.Errorf("Chmod(%v): the output has %v (%v)", mode, fi.Mode(), err)
+		}
+		if err := f.Chmod(0o700); err == nil {
+			t.Errorf("Chmod after Commit succeeded")
+		}
+	}
+}

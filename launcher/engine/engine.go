@@ -109,12 +109,33 @@ type Job struct {
 	// may run only then.
 	Prefix   string
 	PrefixOK bool
+	// FUSE, if not nil, asks for the pack's tree to be a FUSE file
+	// system mounted at Root in the program's namespaces rather than a
+	// directory: only an engine that implements FUSEMounter takes it.
+	FUSE *FUSE
 	// DebugTo, if not nil, receives one-line explanations for
 	// GPACK_DEBUG.
 	DebugTo func(msg string)
 	// WarnTo, if not nil, receives one-line warnings that the user must
 	// see whatever GPACK_DEBUG says.
 	WarnTo func(msg string)
+}
+
+// FUSE is a file system the launcher serves itself (the AppImage
+// runtime's squashfs image): the engine's child, in the program's user
+// namespace, opens /dev/fuse, mounts it on Job.Root and passes the
+// descriptor back, and the launcher serves it with Serve.
+type FUSE struct {
+	// Serve starts serving the mounted descriptor fd in the background,
+	// having answered the kernel's first request; it returns an error if
+	// it cannot.
+	Serve func(fd int) error
+}
+
+// FUSEMounter is an Engine that can run a Job whose FUSE is set.
+type FUSEMounter interface {
+	Engine
+	MountsFUSE()
 }
 
 // Warn tells the user the concatenation of msg.

@@ -31,6 +31,37 @@ var arm64 []byte
 //go:embed gpack-launcher.sha256
 var sources string
 
+//go:embed gpack-appimage-runtime-amd64
+var runtimeAmd64 []byte
+
+//go:embed gpack-appimage-runtime-arm64
+var runtimeArm64 []byte
+
+//go:embed gpack-appimage-runtime.sha256
+var runtimeSources string
+
+// runtimes maps a GOARCH name to its AppImage runtime.
+var runtimes = map[string][]byte{"amd64": runtimeAmd64, "arm64": runtimeArm64}
+
+// AppImageRuntime returns the runtime of AppImages for arch (a GOARCH
+// name): cmd/gpack-launcher built with the appimage tag, which adds the
+// squashfs reader to the launcher, so that -R tarballs keep the small
+// one. It fails, in words for the user, for an architecture gpack has no
+// runtime for.
+func AppImageRuntime(arch string) ([]byte, error) {
+	b, ok := runtimes[arch]
+	if !ok {
+		return nil, errors.New("gpack has no AppImage runtime for " + arch + " (it has " + strings.Join(Arches(), ", ") + ")")
+	}
+	return b, nil
+}
+
+// RuntimeVersion is what Version is for the AppImage runtime.
+var RuntimeVersion = func() string {
+	sum := sha256.Sum256([]byte(runtimeSources))
+	return "src-" + hex.EncodeToString(sum[:])[:12]
+}()
+
 // binaries maps a GOARCH name to its launcher.
 var binaries = map[string][]byte{"amd64": amd64, "arm64": arm64}
 

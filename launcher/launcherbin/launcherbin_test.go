@@ -22,11 +22,18 @@ const repoRoot = "../.."
 // TestEmbeddedLauncherFresh fails when the launcher's sources differ from
 // those the embedded binary was built from.
 func TestEmbeddedLauncherFresh(t *testing.T) {
-	want, err := os.ReadFile("gpack-launcher.sha256")
+	for _, c := range []struct{ name, tags string }{{"gpack-launcher", ""}, {"gpack-appimage-runtime", "appimage"}} {
+		t.Run(c.name, func(t *testing.T) { checkFresh(t, c.name, c.tags) })
+	}
+}
+
+// checkFresh compares name.sha256 with the sources a build with tags uses.
+func checkFresh(t *testing.T, name, tags string) {
+	want, err := os.ReadFile(name + ".sha256")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := sourceHashes(t)
+	got := sourceHashes(t, tags)
 	if string(want) == got {
 		return
 	}
@@ -40,12 +47,13 @@ func TestEmbeddedLauncherFresh(t *testing.T) {
 			diff = append(diff, strings.TrimSpace(l[strings.Index(l, " "):]))
 		}
 	}
-	t.Fatalf("the embedded launcher is stale: run launcher/launcherbin/build.sh (changed or added: %s)",
-		strings.Join(diff, ", "))
+	t.Fatalf("the embedded %s is stale: run launcher/launcherbin/build.sh (changed or added: %s)",
+		name, strings.Join(diff, ", "))
 }
 
-// sourceHashes computes what build.sh writes to gpack-launcher.sha256.
-func sourceHashes(t *testing.T) string {
+// sourceHashes computes what build.sh writes to gpack-launcher.sha256
+// (tags "") or gpack-appimage-runtime.sha256 (tags "appimage").
+func sourceHashes(t *testing.T, tags string) string {
 	t.Helper()
 	abs, err := filepath.Abs(repoRoot)
 	if err != nil {
@@ -68,7 +76,7 @@ func sourceHashes(t *testing.T) string {
 	seen := map[string]bool{}
 	var files []string
 	for _, arch := range Arches() {
-		out := run(arch, "list", "-deps", "-f",
+		out := run(arch, "list", "-tags", tags, "-deps", "-f",
 			`{{if and .Module (eq .Module.Path "`+module+`")}}{{range .GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}`,
 			"./cmd/gpack-launcher")
 		for _, f := range strings.Fields(out) {
@@ -96,12 +104,30 @@ func sourceHashes(t *testing.T) string {
 	return b.String()
 }
 
+// TestBinary checks the embedded binaries: static executables for their
+// machine, the launcher under 3 MiB and the AppImage runtime under 4 MiB
+// (issue 13's bound).
 func TestBinary(t *testing.T) {
-	const maxSize = 3 << 20
+	for _, c := range []struct {
+		name    string
+		binary  func(string) ([]byte, error)
+		maxSize int
+	}{{"launcher", Binary, 3 << 20}, {"runtime", AppImageRuntime, 4 << 20}} {
+		t.Run(c.name, func(t *testing.T) { checkBinary(t, c.binary, c.maxSize) })
+	}
+	if _, err := Binary("riscv64"); err == nil || !strings.Contains(err.Error(), "no launcher for riscv64") {
+		t.Errorf("Binary(riscv64) = %v, want an error naming riscv64", err)
+	}
+	if _, err := AppImageRuntime("riscv64"); err == nil || !strings.Contains(err.Error(), "riscv64") {
+		t.Errorf("AppImageRuntime(riscv64) = %v, want an error naming riscv64", err)
+	}
+}
+
+func checkBinary(t *testing.T, binary func(string) ([]byte, error), maxSize int) {
 	machines := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
 	for _, arch := range Arches() {
 		t.Run(arch, func(t *testing.T) {
-			b, err := Binary(arch)
+			b, err := binary(arch)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,9 +148,6 @@ func TestBinary(t *testing.T) {
 				}
 			}
 		})
-	}
-	if _, err := Binary("riscv64"); err == nil || !strings.Contains(err.Error(), "no launcher for riscv64") {
-		t.Errorf("Binary(riscv64) = %v, want an error naming riscv64", err)
 	}
 }
 

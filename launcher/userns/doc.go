@@ -46,6 +46,20 @@
 //  7. execve of the program's store path with the original argv and
 //     environment.
 //
+// # A FUSE file system (the AppImage runtime)
+//
+// A Job with FUSE set has no pack directory: its tree is a file system the
+// launcher serves itself. Right after step 1 the child opens /dev/fuse at
+// a descriptor number the parent holds for it (the kernel takes only a
+// descriptor opened in the mount's own user namespace, so the parent
+// cannot open it), mounts it read-only, with default_permissions and the
+// user's ids, on Job.Root (an empty directory of the host's), and sends
+// the descriptor to the parent over a socketpair (SCM_RIGHTS). The parent
+// receives it and calls FUSE.Serve, which answers the kernel's INIT; the
+// child's binds below then see the tree, and the store bound at the store
+// path comes from it. A child that fails first closes the socket with
+// nothing sent, and its report says which step.
+//
 // # A host that changes meanwhile
 //
 // The host goes on changing between the parent's listing of a directory and

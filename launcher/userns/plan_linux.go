@@ -36,6 +36,10 @@ type planBuilder struct {
 	// firstMount is the index of the first mount step, whose refusal
 	// tells a confined namespace.
 	firstMount int
+	// fuseFD and fuseSock are, for a Job with FUSE, the descriptor
+	// number the child puts /dev/fuse at and its end of the socket it
+	// sends it on.
+	fuseFD, fuseSock int
 }
 
 func (b *planBuilder) add(op proc.Op, info opInfo) *proc.Op {
@@ -102,6 +106,21 @@ func (b *planBuilder) build(j *engine.Job, newRoot string) error {
 
 	b.firstMount = len(b.plan.Ops)
 	b.mount("making the mounts private (mount --make-rprivate /)", "", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
+	if j.FUSE != nil {
+		// Before the new root is built: the binds of the host's
+		// directories below carry the FUSE mount with them. The
+		// kernel takes only a /dev/fuse opened in the mount's own user
+		// namespace, so the child opens it, at the descriptor number
+		// the parent reserved, and sends it back on its socket.
+		fd := strconv.Itoa(b.fuseFD)
+		b.add(proc.Op{Kind: proc.OpOpenAt, A: [6]uintptr{b.str("/dev/fuse"), unix.O_RDWR, uintptr(b.fuseFD)}},
+			opInfo{msg: "opening /dev/fuse in the new user namespace"})
+		b.mount("mounting the AppImage's image (FUSE) on "+j.Root, "gpack-appimage", j.Root, "fuse",
+			unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV,
+			"fd="+fd+",rootmode=40000,user_id="+uid+",group_id="+gid+",default_permissions")
+		b.add(proc.Op{Kind: proc.OpSyscall, Trap: unix.SYS_SENDMSG, A: [6]uintptr{uintptr(b.fuseSock), b.plan.FDMessage(b.fuseFD), 0}},
+			opInfo{msg: "passing the FUSE descriptor to the launcher"})
+	}
 	b.mount("mounting a tmpfs on "+newRoot, "tmpfs", newRoot, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755")
 	// The new root usually sits inside a directory that is itself bound
 	// (the pack is somewhere under /home or /tmp). Unbindable keeps the
@@ -123,7 +142,9 @@ func (b *planBuilder) build(j *engine.Job, newRoot string) error {
 	dst := filepath.Join(newRoot, j.Store)
 	src := filepath.Join(j.Root, j.Store)
 	b.mount("binding the pack's store "+src+" at "+j.Store, src, dst, "", unix.MS_BIND|unix.MS_REC, "")
-	if flags, err := readOnlyFlags(src); err != nil {
+	if j.FUSE != nil {
+		b.debug("the store is the AppImage's read-only FUSE mount")
+	} else if flags, err := readOnlyFlags(src); err != nil {
 		b.debug("the store stays writable: ", err.Error())
 	} else {
 		b.warnSys(func(err error) string {
@@ -356,7 +377,30 @@ func runCloned(j *engine.Job, newRoot string) (int, error) {
 	// GPACK_DEBUG calls the child "stage 2", as it was when it was a
 	// second copy of the launcher.
 	b := &planBuilder{plan: proc.Plan{CloneFlags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS | uintptr(syscall.SIGCHLD)}, debug: func(msg ...string) { j.Debug(append([]string{"stage 2: "}, msg...)...) }}
+	var fuseSock int = -1
+	if j.FUSE != nil {
+		// The child's end of a socket for the descriptor, and a
+		// descriptor number held here (on /dev/null) that the child
+		// replaces with /dev/fuse: free in the child, whose table is a
+		// copy of this one.
+		sp, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return fail(errs.Wrap(err, "creating the FUSE socket"))
+		}
+		hold, err := syscall.Open("/dev/null", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			syscall.Close(sp[0])
+			syscall.Close(sp[1])
+			return fail(errs.Wrap(err, "opening /dev/null"))
+		}
+		fuseSock, b.fuseSock, b.fuseFD = sp[0], sp[1], hold
+		defer syscall.Close(fuseSock)
+		defer syscall.Close(hold)
+	}
 	if err := b.build(j, newRoot); err != nil {
+		if j.FUSE != nil {
+			syscall.Close(b.fuseSock)
+		}
 		return fail(err)
 	}
 	// Close-on-exec at both ends: a successful exec of the program closes
@@ -389,6 +433,15 @@ func runCloned(j *engine.Job, newRoot string) (int, error) {
 	}
 	c := &proc.Child{Pid: pid}
 	fw.ForwardTo(c)
+	var fuseErr error
+	if j.FUSE != nil {
+		syscall.Close(b.fuseSock)
+		if fuseErr = serveFUSE(j, fuseSock); fuseErr != nil {
+			// The child waits for the file system, or has failed
+			// (its report says why): it must not go on.
+			c.Signal(syscall.SIGKILL)
+		}
+	}
 
 	report, _ := proc.ReadAll(r, proc.MaxReport)
 	syscall.Close(r)
@@ -413,6 +466,9 @@ func runCloned(j *engine.Job, newRoot string) (int, error) {
 			fatal = errs.Wrap(errno, b.info[rec.Step].msg)
 		}
 	}
+	if fatal == nil && fuseErr != nil {
+		fatal = fuseErr
+	}
 	if fatal == nil {
 		j.Debug("engine userns: running ", j.Program)
 	}
@@ -430,4 +486,32 @@ func runCloned(j *engine.Job, newRoot string) (int, error) {
 	// to go idle) would only delay that. A signal that arrives now is
 	// caught and dropped, as one for a program that has just exited.
 	return proc.Status(ws), nil
+}
+
+// serveFUSE receives the /dev/fuse descriptor that the child mounted and
+// hands it to j.FUSE.Serve. A child that failed first closes the socket
+// with nothing sent, and its report says why.
+func serveFUSE(j *engine.Job, sock int) error {
+	buf := make([]byte, 1)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return errs.Wrap(err, "receiving the FUSE descriptor")
+	}
+	if n == 0 {
+		return errors.New("the child sent no FUSE descriptor")
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return errors.New("the child sent no FUSE descriptor")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return errors.New("the child sent no FUSE descriptor")
+	}
+	if err := j.FUSE.Serve(fds[0]); err != nil {
+		syscall.Close(fds[0])
+		return errs.Wrap(err, "serving the AppImage's image over FUSE")
+	}
+	return nil
 }

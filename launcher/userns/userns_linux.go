@@ -20,6 +20,10 @@ type Engine struct{}
 
 func (Engine) Name() string { return "userns" }
 
+// MountsFUSE: the engine's child mounts a Job's FUSE file system
+// (engine.FUSEMounter).
+func (Engine) MountsFUSE() {}
+
 // Available reads the switches that turn unprivileged user namespaces off
 // everywhere, so that the common refusal gets a message naming the switch
 // rather than the errno that clone returns for it.

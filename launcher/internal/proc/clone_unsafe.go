@@ -43,13 +43,14 @@ const (
 	OpSyscall   = iota // RawSyscall6(trap, a...)
 	OpWriteFile        // open(a0, O_WRONLY), write(a1, a2), close
 	OpCreate           // open(a0, O_CREAT|O_EXCL|O_WRONLY, 0644), close
+	OpOpenAt           // fd = open(a0, a1), then dup3(fd, a2, O_CLOEXEC) and close(fd) unless fd is a2
 )
 
 // Op is one step of the child. On success it skips OkSkip further steps;
 // on failure, a fatal step reports its index and errno and the child exits,
 // while a Warn step reports them and skips FailSkip steps.
 type Op struct {
-	Kind     uintptr // OpSyscall, OpWriteFile or OpCreate
+	Kind     uintptr // OpSyscall, OpWriteFile, OpCreate or OpOpenAt
 	Trap     uintptr // OpSyscall: the system call number
 	A        [6]uintptr
 	Warn     bool
@@ -282,6 +283,14 @@ func childStep(op *Op) syscall.Errno {
 		}
 		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
 		return 0
+	case OpOpenAt:
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT, AtFDCWD, op.A[0], op.A[1]|unix.O_CLOEXEC, 0, 0, 0)
+		if e != 0 || fd == op.A[2] {
+			return e
+		}
+		_, _, e = syscall.RawSyscall(unix.SYS_DUP3, fd, op.A[2], unix.O_CLOEXEC)
+		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		return e
 	}
 	return syscall.EINVAL
 }
@@ -357,6 +366,21 @@ func (p *Plan) SetExec(program string, argv, env []string) error {
 	p.argv = uintptr(unsafe.Pointer(&av[0]))
 	p.envp = uintptr(unsafe.Pointer(&ev[0]))
 	return nil
+}
+
+// FDMessage returns the address of a struct msghdr that sends descriptor
+// fd (SCM_RIGHTS) with one byte of data, kept alive by the plan, for a
+// sendmsg(2) step: how the userns child hands the parent the /dev/fuse
+// descriptor it mounted.
+func (p *Plan) FDMessage(fd int) uintptr {
+	rights := unix.UnixRights(fd)
+	data := []byte{'f'}
+	iov := &unix.Iovec{Base: &data[0]}
+	iov.SetLen(len(data))
+	msg := &unix.Msghdr{Iov: iov, Iovlen: 1, Control: &rights[0]}
+	msg.SetControllen(len(rights))
+	p.keep = append(p.keep, rights, data, iov, msg)
+	return uintptr(unsafe.Pointer(msg))
 }
 
 // Buffer returns the address of n zero bytes kept alive by the plan, for a

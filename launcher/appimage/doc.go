@@ -1,0 +1,42 @@
+// Package appimage is the runtime of gpack's AppImages: cmd/gpack-launcher
+// built with the appimage tag, written by gpack pack -f appimage in front
+// of a squashfs image of a -R pack tree (formats/appimage). It reads its
+// own file and runs one of the pack's programs, the fastest way the host
+// allows, through the launcher's engines.
+//
+// # Which program
+//
+// A link to the AppImage named after one of the pack's programs runs that
+// program (busybox style); "--gpack-run NAME ARG..." runs NAME; otherwise
+// the entry point, the wrapper that the image's AppRun link names. The
+// other --appimage-* and --gpack-* first arguments are commands (Main's
+// help lists them); unknown ones go to the program, as the AppImage
+// runtime does.
+//
+// # How
+//
+//  1. Over FUSE, where user namespaces work: launcher.RunFUSE gives the
+//     userns engine a Job whose FUSE is set. The engine's child mounts
+//     /dev/fuse in the program's own namespaces, on an empty directory of
+//     $TMPDIR, and hands the descriptor back; this process serves it
+//     (fusefs.go: go-fuse's raw API over formats/squashfs's reader, node
+//     ids the image's inode numbers, everything cached by the kernel for
+//     an hour since the image never changes). Nothing is extracted, and
+//     the directory stays empty on the host. The store visible at its
+//     path runs the program in place instead, as bin/<name> does.
+//  2. From the extraction cache, where FUSE cannot be had, or when
+//     APPIMAGE_EXTRACT_AND_RUN is set (or GPACK_ENGINE names an engine
+//     other than userns): $XDG_CACHE_HOME/gpack/<digest>, made once,
+//     after the image has been checked against the trailer's digest, in a
+//     temporary directory renamed into place (cache.go), so that two first
+//     runs at once both work and leave one entry. launcher.RunPack runs
+//     the extracted -R pack through the usual engines: userns, then
+//     relocate (the user owns the entry; user namespaces off), then ptrace.
+//
+// A truncated file fails on its trailer, a damaged image when it is
+// checked or read, each with one line naming the file and exit 126; while
+// serving FUSE, a read error gives the program EIO and the user one line.
+//
+// The program's environment gets APPIMAGE, APPDIR, ARGV0 and OWD, as the
+// AppImage specification sets them.
+package appimage
