@@ -436,3 +436,50 @@ func TestAppImageDesktop(t *testing.T) {
 		oneLineError(t, gpack(t, 0, args...), exitUsage, c.has)
 	}
 }
+
+// TestAppImageFuseClosed: where /dev/fuse is root's alone (mode 0600, as
+// some sites set it), the FUSE mount cannot be made and the next path
+// runs: the image is extracted into the cache once and run from there.
+// The 0600 node is a bind mount in a mount namespace of the test's own,
+// so the machine's /dev/fuse is never changed.
+func TestAppImageFuseClosed(t *testing.T) {
+	needFUSE(t)
+	need.Root(t)
+	ts := teststore.New(t, openTempDir(t))
+	img, _ := appImage(t, ts)
+	cache := userDir(t)
+	t.Cleanup(func() {
+		for _, e := range cacheEntries(t, cache) {
+			removeRelocationLink(filepath.Join(cache, "gpack", e))
+		}
+	})
+	node := filepath.Join(openTempDir(t), "fuse")
+	run := func(arg string) targetRun {
+		inner := target.Command(ts.Dir, nobody, userDir(t), img, arg)
+		cmd := exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "--", "sh", "-c",
+			`set -e; mknod "$0" c 10 229; chmod 0600 "$0"; mount --bind "$0" /dev/fuse; exec "$@"`, node, inner.Path}, inner.Args[1:]...)...)
+		cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache, "GPACK_DEBUG=1")
+		out, err := cmd.CombinedOutput()
+		r := targetRun{out: string(out)}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(node)
+		return r
+	}
+	first := run("first")
+	if first.code != 0 || !strings.Contains(first.out, teststore.Greeting+"first\n") ||
+		!strings.Contains(first.out, "opening /dev/fuse in the new user namespace: permission denied") ||
+		!strings.Contains(first.out, "gpack-appimage: cache: extracted into "+cache+"/gpack/") {
+		t.Fatalf("/dev/fuse 0600, first run: exit %d, want it extracted and run:\n%s", first.code, first.out)
+	}
+	second := run("second")
+	if second.code != 0 || !strings.Contains(second.out, teststore.Greeting+"second\n") || strings.Contains(second.out, "extracted into") {
+		t.Errorf("/dev/fuse 0600, second run: exit %d, want the cache reused:\n%s", second.code, second.out)
+	}
+	if es := cacheEntries(t, cache); len(es) != 1 {
+		t.Errorf("cache entries %v, want one", es)
+	}
+}
