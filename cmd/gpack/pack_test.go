@@ -500,7 +500,7 @@ func TestPackCommand(t *testing.T) {
 		args []string
 		has  string
 	}{
-		{[]string{"-f", "appimage"}, "formats"},
+		{[]string{"-f", "snap"}, "formats"},
 		{[]string{"--no-such-flag"}, "see 'gpack pack --help'"},
 		{[]string{"-o", "x.tar.zst", "-C", "gzip"}, "-C gzip contradicts -o x.tar.zst"},
 		{[]string{"-o", "x.tgz", "-C", "none"}, "-C none contradicts -o x.tgz"},
