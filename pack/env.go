@@ -112,13 +112,15 @@ func parseExport(line string) (name, val string, ok bool) {
 		return "", "", false
 	}
 	name, val, ok = strings.Cut(rest, "=")
-	if !ok || !isEnvName(name) {
+	if !ok || !IsEnvName(name) {
 		return "", "", false
 	}
 	return name, val, true
 }
 
-func isEnvName(s string) bool {
+// IsEnvName reports whether s is a name a shell exports: letters, digits
+// and '_', not first a digit.
+func IsEnvName(s string) bool {
 	if s == "" || (s[0] >= '0' && s[0] <= '9') {
 		return false
 	}

@@ -72,7 +72,7 @@ func FuzzParseEtcProfile(f *testing.F) {
 	f.Add("export A=1\nexport B=\"$(x)\"\nexport C=${GUIX_PROFILE:-\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		for _, v := range ParseEtcProfile(strings.NewReader(text)) {
-			if !isEnvName(v.Name) || strings.ContainsAny(v.Value, "$`\\\"'\x00\n") {
+			if !IsEnvName(v.Name) || strings.ContainsAny(v.Value, "$`\\\"'\x00\n") {
 				t.Fatalf("%q gives %+v", text, v)
 			}
 		}

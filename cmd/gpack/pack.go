@@ -224,7 +224,7 @@ func (o *PackOptions) parse(stdout io.Writer) (*packRequest, error) {
 	}
 	for _, s := range o.SetEnv {
 		name, val, ok := strings.Cut(s, "=")
-		if !ok || !envName(name) || strings.ContainsRune(val, 0) {
+		if !ok || !pack.IsEnvName(name) || strings.ContainsRune(val, 0) {
 			return nil, usererr.Usagef("-E %q: want NAME=VALUE, NAME of letters, digits and _ (not first a digit)", s)
 		}
 		r.env = append(r.env, pack.EnvVar{Name: name, Value: val})
@@ -424,17 +424,4 @@ func environment(profile string, prof *pack.Profile, set []pack.EnvVar) []pack.E
 		}
 	}
 	return append(env, set...)
-}
-
-// envName accepts the names a shell exports.
-func envName(s string) bool {
-	if s == "" || (s[0] >= '0' && s[0] <= '9') {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
