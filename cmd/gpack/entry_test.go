@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -51,7 +49,7 @@ func TestEntryPointArguments(t *testing.T) {
 	}
 
 	lay := packTo(t, filepath.Join(dir, "p.oci"), append([]string{"-f", "oci"}, append(ep, ts.Path("profile"))...)...)
-	if got := layoutEntrypoint(t, lay); !slices.Equal(got, []string{want, "a b", "it's"}) {
+	if got := layoutConfig(t, lay).Entrypoint; !slices.Equal(got, []string{want, "a b", "it's"}) {
 		t.Errorf("image Entrypoint %q", got)
 	}
 
@@ -114,7 +112,7 @@ func TestPackEnvironment(t *testing.T) {
 	}
 
 	lay := packTo(t, filepath.Join(dir, "p.oci"), append([]string{"-f", "oci"}, append(env, profile)...)...)
-	cfg := layoutConfigEnv(t, lay)
+	cfg := layoutConfig(t, lay).Env
 	for _, want := range []string{"PATH=" + profile + "/bin:/usr/local/sbin:", "GREETING=hi there", "DATA=" + data} {
 		if !slices.ContainsFunc(cfg, func(e string) bool { return strings.HasPrefix(e, want) }) {
 			t.Errorf("image Env %q lacks %q", cfg, want)
@@ -144,30 +142,4 @@ func TestPackEnvironment(t *testing.T) {
 	} {
 		oneLineError(t, gpack(t, 0, append(append([]string{"pack", "-q", "-o", filepath.Join(dir, "bad")}, tc.args...), profile)...), exitUsage, tc.has)
 	}
-}
-
-// layoutConfigEnv reads the config Env of the one image of an OCI layout.
-func layoutConfigEnv(t *testing.T, layout string) []string {
-	t.Helper()
-	blob := func(digest string) []byte {
-		b, err := os.ReadFile(filepath.Join(layout, "blobs", strings.Replace(digest, ":", "/", 1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	var index struct{ Manifests []struct{ Digest string } }
-	var manifest struct{ Config struct{ Digest string } }
-	var config struct{ Config struct{ Env []string } }
-	b, _ := os.ReadFile(filepath.Join(layout, "index.json"))
-	if err := json.Unmarshal(b, &index); err != nil || len(index.Manifests) != 1 {
-		t.Fatalf("index.json: %v", err)
-	}
-	if err := json.Unmarshal(blob(index.Manifests[0].Digest), &manifest); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(blob(manifest.Config.Digest), &config); err != nil {
-		t.Fatal(err)
-	}
-	return config.Config.Env
 }

@@ -221,7 +221,7 @@ func TestEntryPointSpellings(t *testing.T) {
 			t.Errorf("--entry-point %s: runscript %v %s, want a link to %s", ep, err, out, want)
 		}
 		lay := packTo(t, filepath.Join(dir, fmt.Sprintf("%d.oci", i)), "-f", "oci", "--entry-point", ep, ts.Path("profile"))
-		if got := layoutEntrypoint(t, lay); len(got) != 1 || got[0] != want {
+		if got := layoutConfig(t, lay).Entrypoint; len(got) != 1 || got[0] != want {
 			t.Errorf("--entry-point %s: image Entrypoint %q, want [%s]", ep, got, want)
 		}
 	}
@@ -229,8 +229,14 @@ func TestEntryPointSpellings(t *testing.T) {
 	oneLineError(t, r, exitUsage, "--entry-point", "bin/nothing", "does not exist")
 }
 
-// layoutEntrypoint reads the Entrypoint of the one image of an OCI layout.
-func layoutEntrypoint(t *testing.T, layout string) []string {
+// imageConfig is the part of an image config the tests read.
+type imageConfig struct {
+	Entrypoint []string
+	Env        []string
+}
+
+// layoutConfig reads the config of the one image of an OCI layout.
+func layoutConfig(t *testing.T, layout string) imageConfig {
 	t.Helper()
 	blob := func(digest string) []byte {
 		b, err := os.ReadFile(filepath.Join(layout, "blobs", strings.Replace(digest, ":", "/", 1)))
@@ -241,7 +247,7 @@ func layoutEntrypoint(t *testing.T, layout string) []string {
 	}
 	var index struct{ Manifests []struct{ Digest string } }
 	var manifest struct{ Config struct{ Digest string } }
-	var config struct{ Config struct{ Entrypoint []string } }
+	var config struct{ Config imageConfig }
 	b, err := os.ReadFile(filepath.Join(layout, "index.json"))
 	if err == nil {
 		err = json.Unmarshal(b, &index)
@@ -255,5 +261,5 @@ func layoutEntrypoint(t *testing.T, layout string) []string {
 	if err := json.Unmarshal(blob(manifest.Config.Digest), &config); err != nil {
 		t.Fatal(err)
 	}
-	return config.Config.Entrypoint
+	return config.Config
 }
