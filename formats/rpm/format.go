@@ -47,7 +47,7 @@ func (format) Write(ctx context.Context, t *pack.Tree, out string, opts *formats
 	if err != nil {
 		return nil, err
 	}
-	arch := treeArch(t)
+	arch := syspkg.TreeArch(t, Arch, "noarch")
 	size, err := syspkg.WriteDir(ctx, out, pkgs, opts.Progress,
 		func(p *syspkg.Package) string { return FileName(p, arch) },
 		func(ctx context.Context, w io.Writer, p *syspkg.Package, scratch string) error {
@@ -58,17 +58,4 @@ func (format) Write(ctx context.Context, t *pack.Tree, out string, opts *formats
 		return nil, err
 	}
 	return &formats.Result{Output: out, Size: size}, nil
-}
-
-// treeArch is the rpm architecture of every package of t: that of its
-// launcher, else of its first ELF file, else noarch.
-func treeArch(t *pack.Tree) string {
-	if t.LauncherArch != "" {
-		return Arch(t.LauncherArch)
-	}
-	a, err := t.Arch()
-	if err != nil {
-		return "noarch"
-	}
-	return Arch(a)
 }

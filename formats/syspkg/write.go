@@ -109,3 +109,18 @@ func (c *counter) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// TreeArch is the architecture of every package of t, in a package
+// manager's words (arch turns a GOARCH name into them): that of its
+// launcher, else of its first ELF file, else none (deb's all, rpm's
+// noarch).
+func TreeArch(t *pack.Tree, arch func(goarch string) string, none string) string {
+	if t.LauncherArch != "" {
+		return arch(t.LauncherArch)
+	}
+	a, err := t.Arch()
+	if err != nil {
+		return none
+	}
+	return arch(a)
+}
