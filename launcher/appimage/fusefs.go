@@ -25,6 +25,24 @@ import (
 // Every file shows as the user's (the uid and gid the launcher runs as),
 // as the extracted copy in the cache does, and the kernel checks modes
 // itself (default_permissions).
+//
+// A fresh mount per run has nothing cached, and every request that the
+// kernel sends blocks the program for a round trip (about 28 µs between
+// the two cores of the VM the numbers come from), so the file system
+// spares the kernel every request it can, as bench/appimage.sh measured on
+// Python importing 200 modules (2,900 requests before, 1,500 after; 539
+// to 462 ms with gzip, 405 to 328 ms with zstd, direct 146 ms):
+//   - Open answers ENOSYS where the kernel offers FUSE_NO_OPEN_SUPPORT:
+//     the kernel then opens and releases files without asking, and Read
+//     finds the file by node id (byNode);
+//   - Flush answers ENOSYS, which the kernel remembers: nothing is
+//     written, so nothing is flushed on close;
+//   - a name that is not there is answered as an entry with node id 0 and
+//     the hour's timeout, which the kernel caches as a negative entry
+//     (Python probes many names once each, some many times);
+//   - directories are listed with READDIRPLUS, whose entries carry the
+//     attributes, so a program that lists a directory and then opens its
+//     files (Python's importer) looks none of them up.
 type fuseFS struct {
 	fuse.RawFileSystem
 	im       *squashfs.Image
@@ -35,10 +53,14 @@ type fuseFS struct {
 	// copy): the program itself sees EIO.
 	damaged func(err error)
 
-	mu    sync.Mutex
-	next  uint64
-	files map[uint64]*squashfs.File
-	dirs  map[uint64][]fuse.DirEntry
+	// noOpen says the kernel opens files without asking (see Open).
+	noOpen bool
+
+	mu     sync.Mutex
+	next   uint64
+	files  map[uint64]*squashfs.File // by file handle, where files are opened
+	byNode map[uint64]*squashfs.File // by node id, where they are not
+	dirs   map[uint64][]fuse.DirEntry
 }
 
 // cacheTTL is how long the kernel keeps names and attributes.
@@ -47,7 +69,8 @@ const cacheTTL = time.Hour
 func newFuseFS(im *squashfs.Image) *fuseFS {
 	return &fuseFS{RawFileSystem: fuse.NewDefaultRawFileSystem(), im: im, root: im.Root().Ino(),
 		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
-		files: map[uint64]*squashfs.File{}, dirs: map[uint64][]fuse.DirEntry{}}
+		files: map[uint64]*squashfs.File{}, byNode: map[uint64]*squashfs.File{},
+		dirs: map[uint64][]fuse.DirEntry{}}
 }
 
 func (f *fuseFS) String() string { return "gpack-appimage" }
@@ -108,6 +131,12 @@ func (f *fuseFS) Lookup(_ <-chan struct{}, h *fuse.InHeader, name string, out *f
 		return fuse.ENOTDIR
 	}
 	n, err := dir.Lookup(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A negative entry, cached as long as the others.
+		out.NodeId = 0
+		out.SetEntryTimeout(cacheTTL)
+		return fuse.OK
+	}
 	if err != nil {
 		return f.status(err)
 	}
@@ -119,6 +148,9 @@ func (f *fuseFS) Lookup(_ <-chan struct{}, h *fuse.InHeader, name string, out *f
 }
 
 func (f *fuseFS) Forget(nodeid, nlookup uint64) {}
+
+// Flush: nothing is ever written. ENOSYS tells the kernel not to ask again.
+func (f *fuseFS) Flush(_ <-chan struct{}, _ *fuse.FlushIn) fuse.Status { return fuse.ENOSYS }
 
 func (f *fuseFS) GetAttr(_ <-chan struct{}, in *fuse.GetAttrIn, out *fuse.AttrOut) fuse.Status {
 	n, st := f.inode(in.NodeId)
@@ -151,9 +183,15 @@ func (f *fuseFS) Access(_ <-chan struct{}, in *fuse.AccessIn) fuse.Status {
 	return fuse.OK
 }
 
+// Open opens a file for Read. Where the kernel supports it, it answers
+// ENOSYS instead, once: the kernel stops sending OPEN and RELEASE, and the
+// mount being read-only, the kernel refuses writes itself.
 func (f *fuseFS) Open(_ <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
 	if in.Flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC) != 0 {
 		return fuse.Status(syscall.EROFS)
+	}
+	if f.noOpen {
+		return fuse.ENOSYS
 	}
 	n, st := f.inode(in.NodeId)
 	if !st.Ok() {
@@ -176,11 +214,9 @@ func (f *fuseFS) Open(_ <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fus
 }
 
 func (f *fuseFS) Read(_ <-chan struct{}, in *fuse.ReadIn, buf []byte) (fuse.ReadResult, fuse.Status) {
-	f.mu.Lock()
-	file := f.files[in.Fh]
-	f.mu.Unlock()
-	if file == nil {
-		return nil, fuse.EBADF
+	file, st := f.file(in)
+	if !st.Ok() {
+		return nil, st
 	}
 	size := min(int(in.Size), len(buf))
 	n, err := file.ReadAt(buf[:size], int64(in.Offset))
@@ -188,6 +224,36 @@ func (f *fuseFS) Read(_ <-chan struct{}, in *fuse.ReadIn, buf []byte) (fuse.Read
 		return nil, f.status(err)
 	}
 	return fuse.ReadResultData(buf[:n]), fuse.OK
+}
+
+// file is the file a Read reads: by its handle, or, where the kernel opens
+// files without asking (handle 0), by its node id, opened the first time
+// and kept: the image never changes, and a File is small.
+func (f *fuseFS) file(in *fuse.ReadIn) (*squashfs.File, fuse.Status) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in.Fh != 0 {
+		if file := f.files[in.Fh]; file != nil {
+			return file, fuse.OK
+		}
+		return nil, fuse.EBADF
+	}
+	if file := f.byNode[in.NodeId]; file != nil {
+		return file, fuse.OK
+	}
+	n, st := f.inode(in.NodeId)
+	if !st.Ok() {
+		return nil, st
+	}
+	if !n.IsRegular() {
+		return nil, fuse.EINVAL
+	}
+	file, err := n.Open()
+	if err != nil {
+		return nil, f.status(err)
+	}
+	f.byNode[in.NodeId] = file
+	return file, fuse.OK
 }
 
 func (f *fuseFS) Release(_ <-chan struct{}, in *fuse.ReleaseIn) {
@@ -260,6 +326,16 @@ func modeType(m fs.FileMode) uint32 {
 }
 
 func (f *fuseFS) ReadDir(_ <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
+	return f.readDir(in, out, false)
+}
+
+// ReadDirPlus lists a directory with its entries' attributes, which the
+// kernel caches as if each had been looked up.
+func (f *fuseFS) ReadDirPlus(_ <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
+	return f.readDir(in, out, true)
+}
+
+func (f *fuseFS) readDir(in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) fuse.Status {
 	f.mu.Lock()
 	es, ok := f.dirs[in.Fh]
 	f.mu.Unlock()
@@ -269,9 +345,27 @@ func (f *fuseFS) ReadDir(_ <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntryL
 	for i := in.Offset; i < uint64(len(es)); i++ {
 		e := es[i]
 		e.Off = i + 1
-		if !out.AddDirEntry(e) {
+		if !plus {
+			if !out.AddDirEntry(e) {
+				break
+			}
+			continue
+		}
+		eo := out.AddDirLookupEntry(e)
+		if eo == nil {
 			break
 		}
+		if e.Name == "." || e.Name == ".." {
+			continue // the kernel takes no entry for these
+		}
+		n, err := f.im.Inode(uint32(e.Ino))
+		if err != nil {
+			return f.status(err)
+		}
+		eo.NodeId = f.node(n.Ino())
+		eo.SetEntryTimeout(cacheTTL)
+		eo.SetAttrTimeout(cacheTTL)
+		f.attr(n, &eo.Attr)
 	}
 	return fuse.OK
 }
@@ -297,16 +391,29 @@ func (f *fuseFS) StatFs(_ <-chan struct{}, _ *fuse.InHeader, out *fuse.StatfsOut
 func serveFUSE(im *squashfs.Image, fd int, damaged func(error)) error {
 	fsys := newFuseFS(im)
 	fsys.damaged = damaged
-	srv, err := fuse.NewServer(fsys, "/dev/fd/"+strconv.Itoa(fd), &fuse.MountOptions{
-		FsName: "gpack-appimage", Name: "gpack", DisableXAttrs: true, DisableReadDirPlus: true,
+	srv, err := fuse.NewServer(fsys, "/dev/fd/"+strconv.Itoa(fd), mountOptions())
+	if err != nil {
+		return err
+	}
+	fsys.started(srv)
+	go srv.Serve()
+	return nil
+}
+
+// mountOptions are the FUSE session's options: no xattrs, reads of up to
+// 128 KiB (a block of the default size) ahead.
+func mountOptions() *fuse.MountOptions {
+	return &fuse.MountOptions{
+		FsName: "gpack-appimage", Name: "gpack", DisableXAttrs: true,
 		MaxReadAhead: 128 << 10,
 		// go-fuse logs a connection that ends: it ends with the
 		// program's namespace, which is no news for the user.
 		Logger: log.New(io.Discard, "", 0),
-	})
-	if err != nil {
-		return err
 	}
-	go srv.Serve()
-	return nil
+}
+
+// started takes what the kernel offered in its INIT, which NewServer
+// answered: it is known before the first request is served.
+func (f *fuseFS) started(srv *fuse.Server) {
+	f.noOpen = srv.KernelSettings().Flags&fuse.CAP_NO_OPEN_SUPPORT != 0
 }
