@@ -65,6 +65,9 @@ type launch struct {
 	start   StartState
 	// root and store, once known: the pack and its store directory.
 	root, store string
+	// engine, when set, is the engine to run with, as GPACK_ENGINE names
+	// it, whatever GPACK_ENGINE says.
+	engine string
 }
 
 // say writes one line for the user.
@@ -141,7 +144,15 @@ func (l *launch) run() int {
 // place. The AppImage runtime (launcher/appimage) calls it on the pack it
 // extracted or mounted.
 func RunPack(st StartState, root, name string, args, env []string) int {
-	l := &launch{stderr: fdWriter(2), debugOn: debugEnabled(os.Getenv(debugVar)), start: st}
+	return RunPackWith(st, root, "", name, args, env)
+}
+
+// RunPackWith is RunPack through the engine named eng (a GPACK_ENGINE
+// value; "" for GPACK_ENGINE's choice): the AppImage runtime runs a pack
+// it cannot let the relocate engine rewrite (mounted read-only, or
+// extracted for one run) with ptrace.
+func RunPackWith(st StartState, root, eng, name string, args, env []string) int {
+	l := &launch{stderr: fdWriter(2), debugOn: debugEnabled(os.Getenv(debugVar)), start: st, engine: eng}
 	m, err := proc.ReadManifest(root)
 	if err != nil {
 		l.say("cannot read the pack at ", root, ": ", err.Error())
@@ -226,7 +237,11 @@ func (l *launch) runProgram(root, name, program string, m *contract.Manifest, ar
 	l.debug("not direct: ", err.Error())
 
 	relocated := relocate.Relocated(root)
-	engines, err := chooseEngines(os.Getenv(engineVar), relocated)
+	choice := os.Getenv(engineVar)
+	if l.engine != "" {
+		choice = l.engine
+	}
+	engines, err := chooseEngines(choice, relocated)
 	if err != nil {
 		l.say(err.Error())
 		return engine.ExitCannotRun

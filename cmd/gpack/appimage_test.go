@@ -483,3 +483,137 @@ func TestAppImageFuseClosed(t *testing.T) {
 		t.Errorf("cache entries %v, want one", es)
 	}
 }
+
+// withoutFusermount wraps a target command so that it runs with
+// fusermount3 and fusermount covered by /dev/null (not executable): a host
+// without them. The wrapper is the first process of the chain, so a user
+// namespace that cmd's SysProcAttr asks for encloses it too.
+func withoutFusermount(t *testing.T, cmd *exec.Cmd) *exec.Cmd {
+	t.Helper()
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `set -e
+for f in /usr/bin/fusermount3 /usr/bin/fusermount /bin/fusermount3 /bin/fusermount; do
+	if [ -e "$f" ]; then mount --bind /dev/null "$f"; fi
+done
+exec "$@"`
+	cmd.Args = append([]string{"unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = unshare
+	return cmd
+}
+
+// TestAppImageLastResorts runs an AppImage with user namespaces off and a
+// cache it cannot write: from the image that fusermount mounts, with
+// ptrace, and, without fusermount, from an extraction for that run alone,
+// also with ptrace. Neither leaves anything in the cache or in $TMPDIR.
+func TestAppImageLastResorts(t *testing.T) {
+	need.Tool(t, "fusermount3", "fuse3")
+	ts := teststore.New(t, openTempDir(t))
+	img, _ := appImage(t, ts)
+	// The user's cache, which the user cannot write.
+	cache := filepath.Join(openTempDir(t), "cache")
+	if err := os.Mkdir(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name        string
+		fusermount  bool
+		want        string
+		wantNothing string
+	}{
+		{"fusermount", true, "gpack-appimage: mounted by fusermount on ", "for this run"},
+		{"no fusermount", false, "for this run: running with ptrace", "mounted by fusermount"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tmp := userDir(t)
+			cmd := target.CommandUsernsOff(ts.Dir, nobody, userDir(t), img, "--gpack-run", "sh", "-c", `echo "ran from $APPDIR"; exit 5`)
+			if !c.fusermount {
+				cmd = withoutFusermount(t, cmd)
+			}
+			cmd.Env = append(cmd.Environ(), "XDG_CACHE_HOME="+cache, "TMPDIR="+tmp, "GPACK_DEBUG=1")
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			s := string(out)
+			if code != 5 || !strings.Contains(s, "ran from "+tmp+"/gpack-appimage-") {
+				t.Fatalf("exit %d, want the program's 5 and it run from $TMPDIR:\n%s", code, s)
+			}
+			if !strings.Contains(s, c.want) || strings.Contains(s, c.wantNothing) ||
+				!strings.Contains(s, "gpack-launcher: engine ptrace: ") {
+				t.Errorf("want %q and the ptrace engine, not %q:\n%s", c.want, c.wantNothing, s)
+			}
+			if !strings.Contains(s, "gpack-appimage: cache: ") {
+				t.Errorf("no word of the cache that cannot be written:\n%s", s)
+			}
+			for _, e := range cacheEntries(t, cache) {
+				t.Errorf("the cache holds %s", e)
+			}
+			if es, err := os.ReadDir(tmp); err != nil || len(es) != 0 {
+				t.Errorf("$TMPDIR after the run: %v, %v; want it empty", es, err)
+			}
+		})
+	}
+	t.Run("damaged", func(t *testing.T) {
+		b, err := os.ReadFile(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := layout.Read(f, int64(len(b)))
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[l.Offset+l.Size/2] ^= 0x40
+		p := filepath.Join(userDir(t), "damaged.AppImage")
+		if err := os.WriteFile(p, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := target.CommandUsernsOff(ts.Dir, nobody, userDir(t), p)
+		cmd.Env = append(cmd.Environ(), "XDG_CACHE_HOME="+cache)
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 126 || len(lines(string(out))) != 1 ||
+			!strings.Contains(string(out), "is damaged") {
+			t.Errorf("a damaged AppImage, cache not writable: %v, %q; want 126 and one line saying it is damaged", err, out)
+		}
+	})
+}
+
+// TestAppImageMount: --appimage-mount mounts the image with fusermount,
+// prints where, serves the user's other processes until SIGTERM, then
+// unmounts it and removes the directory.
+func TestAppImageMount(t *testing.T) {
+	need.Tool(t, "fusermount3", "fuse3")
+	ts := teststore.New(t, openTempDir(t))
+	img, _ := appImage(t, ts)
+	tmp := userDir(t)
+	script := `"$0" --appimage-mount > mnt &
+pid=$!
+i=0
+while [ ! -s mnt ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+m=$(head -n 1 mnt)
+echo "mounted at $m"
+head -n 1 "$m/.gpack/manifest"
+test -L "$m/AppRun" && echo "AppRun is there"
+kill -TERM $pid
+wait $pid && echo "exit 0"
+grep -c " $m " /proc/self/mounts || :
+test -e "$m" || echo "removed"`
+	r := onTarget(t, ts.Dir, userDir(t), []string{"TMPDIR=" + tmp}, "", "sh", "-c", script, img)
+	t.Logf("%s", r.out)
+	ls := lines(r.out)
+	if r.code != 0 || len(ls) != 6 || !strings.HasPrefix(ls[0], "mounted at "+tmp+"/gpack-appimage-") ||
+		!strings.HasPrefix(ls[1], "gpack-manifest") || ls[2] != "AppRun is there" ||
+		ls[3] != "exit 0" || ls[4] != "0" || ls[5] != "removed" {
+		t.Errorf("exit %d, output:\n%s\nwant the mount point, the manifest's first line, AppRun, exit 0, no mount left, the directory removed", r.code, r.out)
+	}
+}

@@ -102,7 +102,7 @@ func (r *run) main(args []string) (int, error) {
 			if entryErr != nil {
 				return engine.ExitNotFound, entryErr
 			}
-			return r.runExtracted(name, append([]string{args[0]}, args[2:]...))
+			return r.runExtracted(name, append([]string{args[0]}, args[2:]...), false)
 		case "--appimage-mount":
 			return r.mountOnly()
 		case "--gpack-run":
@@ -232,28 +232,44 @@ func (r *run) env(appdir, argv0 string) []string {
 
 // runProgram runs the program name with args, the fastest way the host
 // allows: served over FUSE in a user namespace, else from the extraction
-// cache.
+// cache, else (the cache cannot be written) the last resorts of
+// runExtracted.
 func (r *run) runProgram(name string, args []string) (int, error) {
 	if v := os.Getenv(extractAndRunVar); v != "" && v != "0" {
 		r.debug(extractAndRunVar + " is set: running from the extraction cache")
-		return r.runExtracted(name, args)
+		return r.runExtracted(name, args, false)
 	}
 	if v := os.Getenv("GPACK_ENGINE"); v != "" && v != "auto" && v != "userns" {
 		r.debug("GPACK_ENGINE=" + v + ": running from the extraction cache")
-		return r.runExtracted(name, args)
+		return r.runExtracted(name, args, false)
 	}
 	if status, err, ran := r.runFUSE(name, args); ran {
 		return status, err
 	} else if err != nil {
 		r.debug("fuse: " + err.Error())
 	}
-	return r.runExtracted(name, args)
+	return r.runExtracted(name, args, true)
 }
 
 // runExtracted runs the program name from the extraction cache, through
 // the launcher's engines (relocation where user namespaces are off).
-func (r *run) runExtracted(name string, args []string) (int, error) {
+// Where the cache cannot be written, it runs the program with ptrace from
+// the image mounted by fusermount (when mount is set and the host has
+// it), else from an extraction made for this run alone.
+func (r *run) runExtracted(name string, args []string, mount bool) (int, error) {
 	dir, err := cached(r.f, r.l, r.im, r.debug)
+	var unwritable *unwritableError
+	if errors.As(err, &unwritable) {
+		r.debug("cache: " + err.Error())
+		if mount {
+			if status, err, ran := r.runMounted(name, args); ran {
+				return status, err
+			} else {
+				r.debug("fusermount: " + err.Error())
+			}
+		}
+		return r.runTemporary(name, args)
+	}
 	if err != nil {
 		return engine.ExitCannotRun, err
 	}

@@ -54,7 +54,7 @@ func isEntry(name string) bool {
 func cached(f *os.File, l *layout.Layout, im *squashfs.Image, debug func(string)) (string, error) {
 	base, err := cacheBase()
 	if err != nil {
-		return "", err
+		return "", &unwritableError{err}
 	}
 	dir := filepath.Join(base, l.Hex())
 	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
@@ -64,21 +64,23 @@ func cached(f *os.File, l *layout.Layout, im *squashfs.Image, debug func(string)
 	if err := verify(f, l); err != nil {
 		return "", err
 	}
+	// The image is what its digest says: whatever fails from here on is
+	// the cache's (no room, no right to write), not the AppImage's.
 	if err := os.MkdirAll(base, 0o700); err != nil {
-		return "", fmt.Errorf("making the cache directory: %w", err)
+		return "", &unwritableError{fmt.Errorf("making the cache directory: %w", err)}
 	}
 	tmp, err := os.MkdirTemp(base, tmpPrefix+l.Hex()[:16]+"-")
 	if err != nil {
-		return "", fmt.Errorf("extracting into the cache: %w", err)
+		return "", &unwritableError{fmt.Errorf("extracting into the cache: %w", err)}
 	}
 	start := time.Now()
 	if err := extract(im, tmp, nil); err != nil {
 		removeTree(tmp)
-		return "", fmt.Errorf("extracting into %s: %w", tmp, err)
+		return "", &unwritableError{fmt.Errorf("extracting into %s: %w", tmp, err)}
 	}
 	if err := os.Chmod(tmp, perm(im.Root())); err != nil {
 		removeTree(tmp)
-		return "", err
+		return "", &unwritableError{err}
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		removeTree(tmp)
@@ -86,11 +88,18 @@ func cached(f *os.File, l *layout.Layout, im *squashfs.Image, debug func(string)
 			debug("cache: another run extracted " + dir + " first")
 			return dir, nil
 		}
-		return "", fmt.Errorf("extracting into the cache: %w", err)
+		return "", &unwritableError{fmt.Errorf("extracting into the cache: %w", err)}
 	}
 	debug("cache: extracted into " + dir + " in " + time.Since(start).Round(time.Millisecond).String())
 	return dir, nil
 }
+
+// unwritableError is a cache that cannot be written (or found): the run
+// goes on another way, where an AppImage that fails its digest does not.
+type unwritableError struct{ err error }
+
+func (e *unwritableError) Error() string { return e.err.Error() }
+func (e *unwritableError) Unwrap() error { return e.err }
 
 // verify checks that the image's bytes have the trailer's digest: the
 // SHA-256 of the superblock followed by the SHA-256 of the rest of the

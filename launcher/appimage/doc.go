@@ -33,6 +33,15 @@
 //     the extracted -R pack through the usual engines: userns, then
 //     relocate (the user owns the entry; user namespaces off), then ptrace.
 //
+//  3. The last resorts (lastresort.go), where the cache cannot be
+//     written either (an unwritableError: no room, no right, no cache
+//     directory): the image mounted by the setuid fusermount3 or
+//     fusermount on a directory of $TMPDIR, served by this process, and
+//     the program run from it with ptrace (a read-only mount cannot be
+//     relocated); without fusermount, an extraction into $TMPDIR for this
+//     run alone, run with ptrace and removed after. --appimage-mount uses
+//     the same fusermount mount.
+//
 // A truncated file fails on its trailer, a damaged image when it is
 // checked or read, each with one line naming the file and exit 126; while
 // serving FUSE, a read error gives the program EIO and the user one line.

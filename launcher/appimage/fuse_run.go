@@ -1,7 +1,6 @@
 package appimage
 
 import (
-	"errors"
 	"os"
 	"sync"
 
@@ -28,11 +27,4 @@ func (r *run) runFUSE(name string, args []string) (status int, err error, ran bo
 	serve := func(fd int) error { return serveFUSE(r.im, fd, damaged) }
 	status, ran, err = launcher.RunFUSE(r.start, mnt, r.m, name, args, r.env(mnt, args[0]), serve)
 	return status, err, ran
-}
-
-// mountOnly is --appimage-mount, which needs a mount the host's other
-// processes see: fusermount's, which this runtime does not use (its FUSE
-// mounts live in the program's own namespaces).
-func (r *run) mountOnly() (int, error) {
-	return 1, errors.New("--appimage-mount is not supported by gpack's AppImages: use --appimage-extract, or --gpack-run NAME")
 }
