@@ -24,6 +24,7 @@
 //     an hour since the image never changes). Nothing is extracted, and
 //     the directory stays empty on the host. The store visible at its
 //     path runs the program in place instead, as bin/<name> does.
+//
 //  2. From the extraction cache, where FUSE cannot be had, or when
 //     APPIMAGE_EXTRACT_AND_RUN is set (or GPACK_ENGINE names an engine
 //     other than userns): $XDG_CACHE_HOME/gpack/<digest>, made once,
