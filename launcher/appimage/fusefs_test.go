@@ -2,6 +2,7 @@ package appimage
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -66,8 +67,9 @@ func (c *counted) Read(cancel <-chan struct{}, in *fuse.ReadIn, buf []byte) (fus
 }
 
 // mountImage mounts the squashfs image of dir (made by mksquashfs) with
-// fuseFS, as root, and returns the mount point and the counts.
-func mountImage(t *testing.T, dir string) (string, *counted) {
+// fuseFS, as root, and returns the mount point and the counts. A flip at
+// or past 0 flips a bit of the image's byte there first.
+func mountImage(t *testing.T, dir string, flip int64) (string, *counted) {
 	t.Helper()
 	need.Root(t)
 	need.Device(t, "/dev/fuse", "modprobe fuse")
@@ -75,6 +77,16 @@ func mountImage(t *testing.T, dir string) (string, *counted) {
 	img := filepath.Join(t.TempDir(), "img.squashfs")
 	if out, err := exec.Command(mksquashfs, dir, img, "-noappend", "-quiet", "-comp", "gzip").CombinedOutput(); err != nil {
 		t.Fatalf("mksquashfs: %v\n%s", err, out)
+	}
+	if flip >= 0 {
+		b, err := os.ReadFile(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[flip] ^= 0x10
+		if err := os.WriteFile(img, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f, err := os.Open(img)
 	if err != nil {
@@ -140,7 +152,7 @@ func TestFuseRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mnt, c := mountImage(t, src)
+	mnt, c := mountImage(t, src, -1)
 
 	t.Run("negative entries", func(t *testing.T) {
 		for range 3 {
@@ -207,4 +219,47 @@ func TestFuseRequests(t *testing.T) {
 			t.Fatal("a file opened for writing")
 		}
 	})
+}
+
+// TestFuseDamaged flips a byte of a file's first data block (mksquashfs
+// writes the data of the first file right after the 96-byte superblock):
+// reading it over FUSE gives EIO (zlib's checksum catches it), the damage
+// is reported (the runtime's callback prints its one line once), and the
+// other files still read.
+func TestFuseDamaged(t *testing.T) {
+	src := t.TempDir()
+	big := make([]byte, 256<<10)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range big {
+		big[i] = byte(r.IntN(16))
+	}
+	if err := os.WriteFile(filepath.Join(src, "a-big"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "b-small"), []byte("intact\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mnt, c := mountImage(t, src, 96+1000)
+	var mu sync.Mutex
+	var reports []error
+	c.damaged = func(err error) {
+		mu.Lock()
+		reports = append(reports, err)
+		mu.Unlock()
+	}
+	for range 3 {
+		_, err := os.ReadFile(filepath.Join(mnt, "a-big"))
+		if !errors.Is(err, syscall.EIO) {
+			t.Fatalf("reading the damaged file: %v, want EIO", err)
+		}
+	}
+	if got, err := os.ReadFile(filepath.Join(mnt, "b-small")); err != nil || string(got) != "intact\n" {
+		t.Errorf("the intact file: %q, %v", got, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reports) == 0 {
+		t.Fatal("the damage was not reported")
+	}
+	t.Logf("reported: %v", reports[0])
 }
