@@ -26,6 +26,11 @@
 # Environment:
 #   BENCH_RUNS   timed runs per row (default 200)
 #   BENCH_USER   uid the rows run as (default 65534, nobody)
+#   BENCH_ENV    NAME=VALUE words set in every row (PYTHONHOME=STORE-PATH
+#                for a Python whose compiled-in prefix is not its store
+#                path); in the cache-relocate row a value under the store
+#                names the relocation's prefix instead, as the pack's own
+#                files do
 #
 # Runs as root. The store directory must exist on the host (an empty
 # directory will do): it is where rows hide or bind the store.
@@ -97,20 +102,29 @@ row() {
 	"${pre[@]}" unshare --mount --propagation private sh -c "$setup"' && shift && exec "$@"' \
 		"$store" "$root$store" \
 		setpriv --reuid="$user" --regid="$user" --clear-groups -- \
-		env XDG_CACHE_HOME="$tmp/cache" ${rowenv:+"$rowenv"} \
+		env XDG_CACHE_HOME="$tmp/cache" "${rowenv[@]}" \
 		hyperfine --style basic -N --warmup 5 --runs "$runs" \
 		--command-name "$label" --export-json "$tmp/$label.json" "${cmd% }" >&2
 }
 hide='mount -t tmpfs none "$0"'
 bind='mount --bind "$1" "$0"'
-rowenv=
+read -r -a benchenv <<<"${BENCH_ENV:-}"
+rowenv=("${benchenv[@]}")
 row direct on "$bind" "$program" "$@"
 row fuse on "$hide" "$img" --gpack-run "$name" "$@"
-rowenv=APPIMAGE_EXTRACT_AND_RUN=1
+rowenv=("${benchenv[@]}" APPIMAGE_EXTRACT_AND_RUN=1)
 row cache on "$hide" "$img" --gpack-run "$name" "$@"
-# A fresh cache, which the warm-up extracts and relocates.
+# A fresh cache, which a first run (untimed) extracts and relocates.
 rm -rf "$tmp/cache/gpack"
-rowenv=
+usernsoff unshare --mount --propagation private sh -c "$hide"' && shift && exec "$@"' "$store" "$root$store" \
+	setpriv --reuid="$user" --regid="$user" --clear-groups -- env XDG_CACHE_HOME="$tmp/cache" "${benchenv[@]}" \
+	"$img" --gpack-run "$name" "$@" >/dev/null 2>&1 || :
+prefix=$(cat "$tmp"/cache/gpack/*/.gpack/relocate/state 2>/dev/null | awk -F'\t' '$1 == "prefix" { print $2; exit }')
+[[ -n $prefix ]] || die "the first run from the cache with user namespaces off did not relocate it"
+rowenv=()
+for kv in "${benchenv[@]}"; do
+	rowenv+=("${kv/=$store\//=${prefix%/}/}")
+done
 row cache-relocate off "$hide" "$img" --gpack-run "$name" "$@"
 
 echo

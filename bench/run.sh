@@ -58,6 +58,14 @@ echo "## workloads through the engines: native, gpack ptrace, proot, gpack usern
 bench/ptrace.sh
 
 echo
+echo "## Python importing 200 modules from an AppImage (the python3 item of bench/ptrace.sh): direct, over FUSE, from the cache"
+py=$(for l in "${BENCH_CACHE:-/var/cache/gpack-bench}"/ptrace-items*; do readlink -f "$l"; done | grep -- '-python3$' | head -n 1)
+[[ -n $py ]] || { echo "bench/run.sh: bench/ptrace.sh left no python3 item" >&2; exit 1; }
+bin/gpack pack -q -f appimage --entry-point bin/python3 -o "$tmp/py.AppImage" "$py" >/dev/null
+imports=$(sed -n '/^modules=(/,/^)/p' bench/ptrace.sh | sed '1d;$d' | tr -s ' \t\n' ',' | sed 's/^,//; s/,$//')
+BENCH_RUNS=20 BENCH_ENV="PYTHONHOME=$py" bench/appimage.sh "$tmp/py.AppImage" python3 -c "import $imports"
+
+echo
 echo "## the relocate engine's first run on the corpus, against cat"
 bench/relocate.sh
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -204,6 +205,20 @@ func TestAppImageExtractAndRun(t *testing.T) {
 			if r.code != 0 || !strings.Contains(r.out, c.says) || !strings.Contains(r.out, "extracted into") ||
 				!strings.Contains(r.out, "gpack-launcher: engine "+c.engine+": ") || !strings.Contains(r.out, teststore.Greeting+"x\n") {
 				t.Errorf("exit %d:\n%s", r.code, r.out)
+			}
+			if c.engine != "userns" {
+				return
+			}
+			// The extraction there, a plain run (user namespaces on)
+			// runs from it, not over FUSE, and writes nothing.
+			before := cacheEntries(t, cache)
+			again := appRun(t, ts, false, userDir(t), []string{"XDG_CACHE_HOME=" + cache, "GPACK_DEBUG=1"}, img, "y")
+			if again.code != 0 || !strings.Contains(again.out, "is there: running from it rather than over FUSE") ||
+				strings.Contains(again.out, "mounted over FUSE") || !strings.Contains(again.out, teststore.Greeting+"y\n") {
+				t.Errorf("a plain run with the cache there: exit %d, want it run from the cache:\n%s", again.code, again.out)
+			}
+			if after := cacheEntries(t, cache); !slices.Equal(before, after) {
+				t.Errorf("the cache was %v, then %v", before, after)
 			}
 		})
 	}

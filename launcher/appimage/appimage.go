@@ -243,6 +243,16 @@ func (r *run) runProgram(name string, args []string) (int, error) {
 		r.debug("GPACK_ENGINE=" + v + ": running from the extraction cache")
 		return r.runExtracted(name, args, false)
 	}
+	// An extraction that is there already runs at native speed, with no
+	// FUSE round trips and the page cache of earlier runs: a run that
+	// wanted it (APPIMAGE_EXTRACT_AND_RUN, a node without user
+	// namespaces that shares the home) made it, and using it writes
+	// nothing. bench/appimage.sh, Python importing 200 modules: 159 ms
+	// from the cache, 522 ms over FUSE, 154 ms direct.
+	if dir, ok := cacheEntry(r.l); ok {
+		r.debug("cache: " + dir + " is there: running from it rather than over FUSE")
+		return launcher.RunPack(r.start, dir, name, args, r.env(dir, args[0])), nil
+	}
 	if status, err, ran := r.runFUSE(name, args); ran {
 		return status, err
 	} else if err != nil {

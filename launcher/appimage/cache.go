@@ -56,11 +56,11 @@ func cached(f *os.File, l *layout.Layout, im *squashfs.Image, debug func(string)
 	if err != nil {
 		return "", &unwritableError{err}
 	}
-	dir := filepath.Join(base, l.Hex())
-	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+	if dir, ok := cacheEntry(l); ok {
 		debug("cache: " + dir + " is there")
 		return dir, nil
 	}
+	dir := filepath.Join(base, l.Hex())
 	if err := verify(f, l); err != nil {
 		return "", err
 	}
@@ -92,6 +92,18 @@ func cached(f *os.File, l *layout.Layout, im *squashfs.Image, debug func(string)
 	}
 	debug("cache: extracted into " + dir + " in " + time.Since(start).Round(time.Millisecond).String())
 	return dir, nil
+}
+
+// cacheEntry returns the cache's entry for the image laid out as l, if
+// there is one. Only a complete extraction is ever renamed into place.
+func cacheEntry(l *layout.Layout) (string, bool) {
+	base, err := cacheBase()
+	if err != nil {
+		return "", false
+	}
+	dir := filepath.Join(base, l.Hex())
+	fi, err := os.Stat(dir)
+	return dir, err == nil && fi.IsDir()
 }
 
 // unwritableError is a cache that cannot be written (or found): the run

@@ -15,6 +15,9 @@
 //
 // # How
 //
+// An entry of the extraction cache (2 below) that is there already comes
+// first: it runs at native speed, and using it writes nothing.
+//
 //  1. Over FUSE, where user namespaces work: launcher.RunFUSE gives the
 //     userns engine a Job whose FUSE is set. The engine's child mounts
 //     /dev/fuse in the program's own namespaces, on an empty directory of
