@@ -219,6 +219,62 @@ func RunFUSE(st StartState, mnt string, m *contract.Manifest, name string, args,
 	return 0, false, errors.New(strings.Join(reasons, ", and "))
 }
 
+// HoldFUSE mounts the FUSE file system that serve serves on the empty
+// directory mnt in new user and mount namespaces, as RunFUSE does, and
+// runs argv there, a program that exits at once: the namespaces outlive
+// it for whoever holds them. started gets the child's pid as soon as it
+// exists, to open its namespaces. The AppImage runtime's server keeps a
+// mount this way for the runs that join it (RunJoined).
+func HoldFUSE(st StartState, mnt string, m *contract.Manifest, argv, env []string, serve func(fd int) error, started func(pid int)) error {
+	l := &launch{stderr: fdWriter(2), debugOn: debugEnabled(os.Getenv(debugVar)), start: st, root: mnt, store: m.Store}
+	job := &engine.Job{Start: st, Root: mnt, Store: m.Store, Name: "hold", Program: argv[0], Args: argv, Env: env,
+		FUSE: &engine.FUSE{Serve: serve}, Started: started, WarnTo: func(msg string) { l.say(msg) }}
+	e := userns.Engine{}
+	if err := e.Available(); err != nil {
+		return err
+	}
+	status, err := e.Run(job)
+	if err != nil {
+		return err
+	}
+	if status != 0 {
+		return errors.New("the program that holds the namespaces exited with status " + strconv.Itoa(status))
+	}
+	return nil
+}
+
+// RunJoined runs the program name of the pack m describes in the
+// namespaces that join names, which hold the pack's store at its path (a
+// mount that HoldFUSE made): ran is false, with the reason in err, when
+// the child could not join them, and the caller runs the program another
+// way. A program that the host has at its store path runs in place.
+func RunJoined(st StartState, m *contract.Manifest, name string, args, env []string, join *engine.Join) (status int, ran bool, err error) {
+	l := &launch{stderr: fdWriter(2), debugOn: debugEnabled(os.Getenv(debugVar)), start: st, store: m.Store}
+	program, ok := m.Programs[name]
+	if !ok {
+		return 0, false, errors.New("the pack has no program named " + strconv.Quote(name))
+	}
+	env = withoutVar(env, stageVar)
+	if _, err := os.Stat(program); err == nil {
+		return l.direct(program, args, contract.WithEnv(env, m.Env, "", "")), true, nil
+	}
+	job := &engine.Job{Start: st, Store: m.Store, Name: name, Program: program, Args: args, Env: env, PackEnv: m.Env,
+		Join: join, WarnTo: func(msg string) { l.say(msg) }}
+	if l.debugOn {
+		job.DebugTo = func(msg string) { l.say(msg) }
+	}
+	status, err = userns.Engine{}.Run(job)
+	if err == nil {
+		l.debug("engine userns: ran ", program, " in the namespaces of an earlier run's FUSE mount")
+		return status, true, nil
+	}
+	var xe *engine.ExecError
+	if errors.As(err, &xe) {
+		return l.execFailed(xe), true, nil
+	}
+	return 0, false, err
+}
+
 // runProgram runs program, the store program that name stands for in the
 // pack at root, whose manifest is m.
 func (l *launch) runProgram(root, name, program string, m *contract.Manifest, args, env []string) int {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gpack/gpack/formats/appimage/layout"
 	"github.com/gpack/gpack/internal/need"
@@ -114,9 +115,9 @@ func TestAppImage(t *testing.T) {
 				t.Fatalf("first run: exit %d:\n%s", first.code, first.out)
 			}
 			if !off {
-				if !strings.Contains(first.out, "gpack-launcher: engine userns: trying, with the image mounted over FUSE on ") ||
-					!strings.Contains(first.out, "gpack-launcher: engine userns: running ") || strings.Contains(first.out, "cache:") {
-					t.Errorf("first run: not over FUSE:\n%s", first.out)
+				if !strings.Contains(first.out, "gpack-appimage: shared mount: started a server (pid ") ||
+					!strings.Contains(first.out, "in the namespaces of an earlier run's FUSE mount") || strings.Contains(first.out, "cache:") {
+					t.Errorf("first run: not over the shared FUSE mount:\n%s", first.out)
 				}
 			} else {
 				if !strings.Contains(first.out, "gpack-appimage: cache: extracted into "+cache+"/gpack/") ||
@@ -630,5 +631,62 @@ test -e "$m" || echo "removed"`
 		!strings.HasPrefix(ls[1], "gpack-manifest") || ls[2] != "AppRun is there" ||
 		ls[3] != "exit 0" || ls[4] != "0" || ls[5] != "removed" {
 		t.Errorf("exit %d, output:\n%s\nwant the mount point, the manifest's first line, AppRun, exit 0, no mount left, the directory removed", r.code, r.out)
+	}
+}
+
+// TestAppImageShared runs an AppImage twice in one mount namespace, user
+// namespaces on: the first run starts the server of the shared FUSE
+// mount, the second joins it, and the server ends once no run has used
+// it for GPACK_APPIMAGE_LINGER seconds. GPACK_APPIMAGE_LINGER=0 mounts
+// the image for the run alone.
+func TestAppImageShared(t *testing.T) {
+	needFUSE(t)
+	ts := teststore.New(t, openTempDir(t))
+	img, dir := appImage(t, ts)
+	cache := userDir(t)
+	servers := func() string {
+		out, _ := exec.Command("pgrep", "-f", "-a", "--", img+" --gpack-serve").Output()
+		return strings.TrimSpace(string(out))
+	}
+	script := `"$0" one; "$0" two; "$0" --gpack-run sh -c 'echo "APPDIR $APPDIR"'`
+	r := appRun(t, ts, false, dir, []string{"XDG_CACHE_HOME=" + cache, "GPACK_DEBUG=1", "GPACK_APPIMAGE_LINGER=1"}, "sh", "-c", script, img)
+	if r.code != 0 || !strings.Contains(r.out, teststore.Greeting+"one\n") || !strings.Contains(r.out, teststore.Greeting+"two\n") {
+		t.Fatalf("exit %d:\n%s", r.code, r.out)
+	}
+	if n := strings.Count(r.out, "shared mount: started a server"); n != 1 {
+		t.Errorf("%d servers started for three runs, want 1:\n%s", n, r.out)
+	}
+	if n := strings.Count(r.out, "shared mount: a server is there"); n != 2 {
+		t.Errorf("%d runs joined the server, want 2:\n%s", n, r.out)
+	}
+	if n := strings.Count(r.out, "in the namespaces of an earlier run's FUSE mount"); n != 3 {
+		t.Errorf("%d runs in the shared namespaces, want 3:\n%s", n, r.out)
+	}
+	if !strings.Contains(r.out, "APPDIR /tmp/") && !strings.Contains(r.out, "APPDIR "+os.TempDir()) {
+		t.Errorf("APPDIR is not the server's mount point:\n%s", r.out)
+	}
+	if es := cacheEntries(t, cache); len(es) != 0 {
+		t.Errorf("the cache holds %v", es)
+	}
+	// The server outlives the runs by a second, then ends.
+	var left string
+	for range 100 {
+		if left = servers(); left == "" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if left != "" {
+		t.Errorf("the server is still there 10 s after the last run, with a linger of 1 s:\n%s", left)
+	}
+
+	off := appRun(t, ts, false, dir, []string{"XDG_CACHE_HOME=" + cache, "GPACK_DEBUG=1", "GPACK_APPIMAGE_LINGER=0"}, img, "alone")
+	if off.code != 0 || !strings.Contains(off.out, teststore.Greeting+"alone\n") ||
+		!strings.Contains(off.out, "GPACK_APPIMAGE_LINGER turns the shared mount off") ||
+		!strings.Contains(off.out, "gpack-launcher: engine userns: trying, with the image mounted over FUSE on ") {
+		t.Errorf("GPACK_APPIMAGE_LINGER=0: exit %d, want the image mounted for the run alone:\n%s", off.code, off.out)
+	}
+	if left := servers(); left != "" {
+		t.Errorf("GPACK_APPIMAGE_LINGER=0 left a server:\n%s", left)
 	}
 }

@@ -62,6 +62,11 @@ func Main(st launcher.StartState) int {
 }
 
 func (r *run) main(args []string) (int, error) {
+	if len(args) == 2 && args[1] == holdArg {
+		// The child of the shared mount's namespaces: its exec says
+		// they are ready (share.go).
+		return 0, nil
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return engine.ExitCannotRun, fmt.Errorf("cannot find the AppImage's own path: %w", err)
@@ -113,6 +118,8 @@ func (r *run) main(args []string) (int, error) {
 				return engine.ExitNotFound, fmt.Errorf("--gpack-run %s: the AppImage has no such program; it has %s", args[2], strings.Join(r.programs(), " "))
 			}
 			return r.runProgram(args[2], args[2:])
+		case serveArg:
+			return r.serve(), nil
 		case "--gpack-cache":
 			if len(args) != 3 {
 				return 2, errors.New("--gpack-cache list|clean")
@@ -252,6 +259,11 @@ func (r *run) runProgram(name string, args []string) (int, error) {
 	if dir, ok := cacheEntry(r.l); ok {
 		r.debug("cache: " + dir + " is there: running from it rather than over FUSE")
 		return launcher.RunPack(r.start, dir, name, args, r.env(dir, args[0])), nil
+	}
+	if status, err, ran := r.runShared(name, args); ran {
+		return status, err
+	} else if err != nil {
+		r.debug(err.Error())
 	}
 	if status, err, ran := r.runFUSE(name, args); ran {
 		return status, err

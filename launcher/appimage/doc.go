@@ -15,10 +15,17 @@
 //
 // # How
 //
-// An entry of the extraction cache (2 below) that is there already comes
+// An entry of the extraction cache (3 below) that is there already comes
 // first: it runs at native speed, and using it writes nothing.
 //
-//  1. Over FUSE, where user namespaces work: launcher.RunFUSE gives the
+//  1. Over a FUSE mount shared by the user's runs of the image in one
+//     mount namespace (share.go): a server, the runtime started again in
+//     a session of its own, mounts the image as in 2 and keeps the
+//     namespaces; each run enters them (engine.Job.Join), where the
+//     kernel's caches hold what earlier runs read. The server ends
+//     GPACK_APPIMAGE_LINGER seconds (default 15) after the last run.
+//
+//  2. Over FUSE for the run alone, where user namespaces work: launcher.RunFUSE gives the
 //     userns engine a Job whose FUSE is set. The engine's child mounts
 //     /dev/fuse in the program's own namespaces, on an empty directory of
 //     $TMPDIR, and hands the descriptor back; this process serves it
@@ -28,7 +35,7 @@
 //     the directory stays empty on the host. The store visible at its
 //     path runs the program in place instead, as bin/<name> does.
 //
-//  2. From the extraction cache, where FUSE cannot be had, or when
+//  3. From the extraction cache, where FUSE cannot be had, or when
 //     APPIMAGE_EXTRACT_AND_RUN is set (or GPACK_ENGINE names an engine
 //     other than userns): $XDG_CACHE_HOME/gpack/<digest>, made once,
 //     after the image has been checked against the trailer's digest, in a
@@ -37,7 +44,7 @@
 //     the extracted -R pack through the usual engines: userns, then
 //     relocate (the user owns the entry; user namespaces off), then ptrace.
 //
-//  3. The last resorts (lastresort.go), where the cache cannot be
+//  4. The last resorts (lastresort.go), where the cache cannot be
 //     written either (an unwritableError: no room, no right, no cache
 //     directory): the image mounted by the setuid fusermount3 or
 //     fusermount on a directory of $TMPDIR, served by this process, and

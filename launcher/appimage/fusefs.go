@@ -53,15 +53,20 @@ type fuseFS struct {
 	// copy): the program itself sees EIO.
 	damaged func(err error)
 
-	// noOpen says the kernel opens files without asking (see Open).
-	noOpen bool
+	// noOpen and noOpenDir say the kernel opens files and directories
+	// without asking (see Open and OpenDir).
+	noOpen, noOpenDir bool
 
 	mu     sync.Mutex
 	next   uint64
-	files  map[uint64]*squashfs.File // by file handle, where files are opened
-	byNode map[uint64]*squashfs.File // by node id, where they are not
-	dirs   map[uint64][]fuse.DirEntry
+	files  map[uint64]*squashfs.File  // by file handle, where files are opened
+	byNode map[uint64]*squashfs.File  // by node id, where they are not
+	dirs   map[uint64][]fuse.DirEntry // by file handle
+	listed map[uint64][]fuse.DirEntry // by node id, at most maxListed
 }
+
+// maxListed bounds the listings kept by node id.
+const maxListed = 64
 
 // cacheTTL is how long the kernel keeps names and attributes.
 const cacheTTL = time.Hour
@@ -70,7 +75,7 @@ func newFuseFS(im *squashfs.Image) *fuseFS {
 	return &fuseFS{RawFileSystem: fuse.NewDefaultRawFileSystem(), im: im, root: im.Root().Ino(),
 		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
 		files: map[uint64]*squashfs.File{}, byNode: map[uint64]*squashfs.File{},
-		dirs: map[uint64][]fuse.DirEntry{}}
+		dirs: map[uint64][]fuse.DirEntry{}, listed: map[uint64][]fuse.DirEntry{}}
 }
 
 func (f *fuseFS) String() string { return "gpack-appimage" }
@@ -266,17 +271,41 @@ func (f *fuseFS) Release(_ <-chan struct{}, in *fuse.ReleaseIn) {
 	}
 }
 
+// OpenDir lists a directory for ReadDir. Where the kernel supports it, it
+// answers ENOSYS instead, once: the kernel stops sending OPENDIR and
+// RELEASEDIR, keeps listings as it keeps the pages of files, and ReadDir
+// lists by node id.
 func (f *fuseFS) OpenDir(_ <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
-	n, st := f.inode(in.NodeId)
+	if f.noOpenDir {
+		return fuse.ENOSYS
+	}
+	es, st := f.list(in.NodeId)
 	if !st.Ok() {
 		return st
 	}
+	f.mu.Lock()
+	f.next++
+	out.Fh = f.next
+	f.dirs[out.Fh] = es
+	f.mu.Unlock()
+	// The kernel may keep the listing as it keeps the pages of files:
+	// a mount that several runs share lists each directory once.
+	out.OpenFlags = fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_CACHE_DIR
+	return fuse.OK
+}
+
+// list lists the directory of node id n, with "." and "..".
+func (f *fuseFS) list(nodeID uint64) ([]fuse.DirEntry, fuse.Status) {
+	n, st := f.inode(nodeID)
+	if !st.Ok() {
+		return nil, st
+	}
 	if !n.IsDir() {
-		return fuse.ENOTDIR
+		return nil, fuse.ENOTDIR
 	}
 	d, err := n.OpenDir()
 	if err != nil {
-		return f.status(err)
+		return nil, f.status(err)
 	}
 	defer d.Close()
 	parent := n.Parent()
@@ -293,17 +322,11 @@ func (f *fuseFS) OpenDir(_ <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) 
 			break
 		}
 		if err != nil {
-			return f.status(err)
+			return nil, f.status(err)
 		}
 		es = append(es, fuse.DirEntry{Name: e.Name(), Mode: modeType(e.Type()), Ino: uint64(e.Ino())})
 	}
-	f.mu.Lock()
-	f.next++
-	out.Fh = f.next
-	f.dirs[out.Fh] = es
-	f.mu.Unlock()
-	out.OpenFlags = fuse.FOPEN_KEEP_CACHE
-	return fuse.OK
+	return es, fuse.OK
 }
 
 // modeType is the S_IFMT bits of an io/fs type.
@@ -336,11 +359,34 @@ func (f *fuseFS) ReadDirPlus(_ <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEn
 }
 
 func (f *fuseFS) readDir(in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) fuse.Status {
-	f.mu.Lock()
-	es, ok := f.dirs[in.Fh]
-	f.mu.Unlock()
-	if !ok {
-		return fuse.EBADF
+	var es []fuse.DirEntry
+	if in.Fh == 0 {
+		// Opened without asking (noOpenDir). The kernel keeps what it
+		// read, but reads a large directory in several calls: the
+		// listings of the last directories read are kept for those.
+		f.mu.Lock()
+		es = f.listed[in.NodeId]
+		f.mu.Unlock()
+		if es == nil {
+			var st fuse.Status
+			if es, st = f.list(in.NodeId); !st.Ok() {
+				return st
+			}
+			f.mu.Lock()
+			if len(f.listed) >= maxListed {
+				clear(f.listed)
+			}
+			f.listed[in.NodeId] = es
+			f.mu.Unlock()
+		}
+	} else {
+		f.mu.Lock()
+		var ok bool
+		es, ok = f.dirs[in.Fh]
+		f.mu.Unlock()
+		if !ok {
+			return fuse.EBADF
+		}
 	}
 	for i := in.Offset; i < uint64(len(es)); i++ {
 		e := es[i]
@@ -415,5 +461,7 @@ func mountOptions() *fuse.MountOptions {
 // started takes what the kernel offered in its INIT, which NewServer
 // answered: it is known before the first request is served.
 func (f *fuseFS) started(srv *fuse.Server) {
-	f.noOpen = srv.KernelSettings().Flags&fuse.CAP_NO_OPEN_SUPPORT != 0
+	k := srv.KernelSettings()
+	f.noOpen = k.Flags&fuse.CAP_NO_OPEN_SUPPORT != 0
+	f.noOpenDir = k.Flags&fuse.CAP_NO_OPENDIR_SUPPORT != 0
 }

@@ -189,8 +189,30 @@ func TestFuseRequests(t *testing.T) {
 		}
 	})
 
+	t.Run("listings cached", func(t *testing.T) {
+		var after int
+		for i := range 3 {
+			if _, err := os.ReadDir(filepath.Join(mnt, "a", "d")); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				after = c.get("readdirplus")
+			}
+		}
+		if n := c.get("readdirplus"); after == 0 || n != after {
+			t.Errorf("READDIRPLUS requests: %d after the first listing, %d after the third; want the kernel to keep the first", after, n)
+		}
+		if n := c.get("opendir"); c.noOpenDir && n > 1 {
+			t.Errorf("%d OPENDIR requests, want at most 1 (ENOSYS, remembered)", n)
+		}
+	})
+
 	t.Run("open and flush", func(t *testing.T) {
-		for range 3 {
+		var firstPass int
+		for i := range 3 {
+			if i == 1 {
+				firstPass = c.get("read")
+			}
 			for name, want := range files {
 				got, err := os.ReadFile(filepath.Join(mnt, name))
 				if err != nil {
@@ -201,8 +223,11 @@ func TestFuseRequests(t *testing.T) {
 				}
 			}
 		}
-		if c.get("read") == 0 {
+		if firstPass == 0 {
 			t.Fatal("no READ reached the file system")
+		}
+		if n := c.get("read"); n != firstPass {
+			t.Errorf("%d READ requests after the first pass over the files, %d after the third: want the pages kept", firstPass, n)
 		}
 		if n := c.get("flush"); n > 1 {
 			t.Errorf("%d FLUSH requests for 15 closes, want at most 1 (ENOSYS, remembered)", n)
@@ -262,4 +287,14 @@ func TestFuseDamaged(t *testing.T) {
 		t.Fatal("the damage was not reported")
 	}
 	t.Logf("reported: %v", reports[0])
+}
+
+func (c *counted) ReadDirPlus(cancel <-chan struct{}, in *fuse.ReadIn, out *fuse.DirEntryList) fuse.Status {
+	c.count("readdirplus")
+	return c.fuseFS.ReadDirPlus(cancel, in, out)
+}
+
+func (c *counted) OpenDir(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
+	c.count("opendir")
+	return c.fuseFS.OpenDir(cancel, in, out)
 }

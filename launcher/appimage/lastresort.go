@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 
@@ -47,17 +48,50 @@ func (r *run) mountHost() (mnt string, unmount func(), err error) {
 	fsys.started(srv)
 	go srv.Serve()
 	if err := srv.WaitMount(); err != nil {
-		srv.Unmount()
+		fusermountUnmount(mnt)
 		os.Remove(mnt)
 		return "", nil, err
 	}
 	return mnt, func() {
-		if err := srv.Unmount(); err != nil {
+		if err := fusermountUnmount(mnt); err != nil {
 			r.say("cannot unmount " + mnt + ": " + err.Error())
 			return
 		}
 		os.Remove(mnt)
 	}, nil
+}
+
+// fusermountUnmount unmounts mnt with fusermount -u, which go-fuse's
+// Server.Unmount also runs, but through os/exec: the runtime's size
+// budget (4 MiB) has no room for it.
+func fusermountUnmount(mnt string) error {
+	var err error
+	for _, name := range []string{"fusermount3", "fusermount"} {
+		// Where go-fuse looks for it to mount: $PATH, then /bin.
+		for _, dir := range append(filepath.SplitList(os.Getenv("PATH")), "/bin") {
+			if !filepath.IsAbs(dir) {
+				continue
+			}
+			bin := dir + "/" + name
+			if _, serr := os.Stat(bin); serr != nil {
+				continue
+			}
+			p, serr := os.StartProcess(bin, []string{bin, "-u", "-z", mnt}, &os.ProcAttr{Files: []*os.File{nil, nil, os.Stderr}})
+			if serr != nil {
+				err = serr
+				continue
+			}
+			st, werr := p.Wait()
+			if werr == nil && st.Success() {
+				return nil
+			}
+			err = errors.New(bin + " -u failed")
+		}
+	}
+	if err == nil {
+		err = errors.New("no fusermount3 or fusermount")
+	}
+	return err
 }
 
 // runMounted runs the program name from the image that fusermount

@@ -113,6 +113,14 @@ type Job struct {
 	// system mounted at Root in the program's namespaces rather than a
 	// directory: only an engine that implements FUSEMounter takes it.
 	FUSE *FUSE
+	// Join, if not nil, asks for the program to run in the user and
+	// mount namespaces of an earlier Job (whose FUSE mount they hold),
+	// as they are: nothing is mounted. Only a FUSEMounter takes it.
+	Join *Join
+	// Started, if not nil, is called with the child's pid as soon as it
+	// exists (before it has set its namespaces up): the AppImage
+	// runtime's server opens the child's namespaces then, to keep them.
+	Started func(pid int)
 	// DebugTo, if not nil, receives one-line explanations for
 	// GPACK_DEBUG.
 	DebugTo func(msg string)
@@ -130,6 +138,12 @@ type FUSE struct {
 	// having answered the kernel's first request; it returns an error if
 	// it cannot.
 	Serve func(fd int) error
+}
+
+// Join names the namespaces a Job's program joins: descriptors of
+// /proc/PID/ns/user and /proc/PID/ns/mnt of a process that was in them.
+type Join struct {
+	User, Mnt int
 }
 
 // FUSEMounter is an Engine that can run a Job whose FUSE is set.

@@ -182,6 +182,35 @@ func (b *planBuilder) build(j *engine.Job, newRoot string) error {
 	return b.plan.SetExec(j.Program, j.Args, j.Environ())
 }
 
+// buildJoin plans a child that joins the namespaces of j.Join, whose root
+// an earlier child built (with the store at its path), and execs the
+// program there: no new namespace, nothing mounted. The child is
+// single-threaded, as setns(CLONE_NEWUSER) wants, and the user's, who owns
+// the user namespace, so it may enter it; in it, it holds the
+// capabilities that entering the mount namespace takes. Entering a mount
+// namespace moves the root and the working directory to its root, so the
+// working directory is entered again.
+func (b *planBuilder) buildJoin(j *engine.Job, _ string) error {
+	b.plan.CloneFlags = uintptr(syscall.SIGCHLD)
+	cwd, err := os.Getwd()
+	if err != nil {
+		b.debug("the working directory is unknown (", err.Error(), "), using /")
+		cwd = "/"
+	}
+	b.add(proc.Op{Kind: proc.OpSyscall, Trap: unix.SYS_SETNS, A: [6]uintptr{uintptr(j.Join.User), unix.CLONE_NEWUSER}},
+		opInfo{msg: "entering the user namespace of the AppImage's mount"})
+	b.add(proc.Op{Kind: proc.OpSyscall, Trap: unix.SYS_SETNS, A: [6]uintptr{uintptr(j.Join.Mnt), unix.CLONE_NEWNS}},
+		opInfo{msg: "entering the mount namespace of the AppImage's mount"})
+	b.warnSys(func(err error) string {
+		return "cannot return to the working directory in the AppImage's namespace (chdir " + cwd + ": " + err.Error() + "), using /"
+	}, 1, 0, unix.SYS_CHDIR, b.str(cwd))
+	b.sys("chdir / in the AppImage's namespace", unix.SYS_CHDIR, b.str("/"))
+	b.warnSys(func(err error) string {
+		return "cannot clear ambient capabilities: " + err.Error()
+	}, 0, 0, unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL)
+	return b.plan.SetExec(j.Program, j.Args, j.Environ())
+}
+
 // mirrorAround plans the new root for a host that lacks the store directory,
 // without writing to the host: walking down the store path, each host
 // directory is mirrored except the next component, which becomes a directory
@@ -397,7 +426,11 @@ func runCloned(j *engine.Job, newRoot string) (int, error) {
 		defer syscall.Close(fuseSock)
 		defer syscall.Close(hold)
 	}
-	if err := b.build(j, newRoot); err != nil {
+	build := b.build
+	if j.Join != nil {
+		build = b.buildJoin
+	}
+	if err := build(j, newRoot); err != nil {
 		if j.FUSE != nil {
 			syscall.Close(b.fuseSock)
 		}
@@ -432,6 +465,9 @@ func runCloned(j *engine.Job, newRoot string) (int, error) {
 		return 0, startError(err)
 	}
 	c := &proc.Child{Pid: pid}
+	if j.Started != nil {
+		j.Started(pid)
+	}
 	fw.ForwardTo(c)
 	var fuseErr error
 	if j.FUSE != nil {

@@ -53,6 +53,9 @@ func (Engine) Run(j *engine.Job) (int, error) {
 		// ours here: the ptrace engine resolves the prefix itself.
 		return 0, errors.New("the pack is relocated to " + j.Prefix + ", whose link is not the user's on this host")
 	}
+	if j.Join != nil {
+		return runCloned(j, "")
+	}
 	newRoot := filepath.Join(j.Root, contract.RootDir)
 	if fi, err := os.Lstat(newRoot); err != nil || !fi.IsDir() {
 		// The child mounts a tmpfs on this directory in its own
