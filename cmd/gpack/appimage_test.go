@@ -669,16 +669,32 @@ func TestAppImageShared(t *testing.T) {
 		t.Errorf("the cache holds %v", es)
 	}
 	// The server outlives the runs by a second, then ends.
-	var left string
-	for range 100 {
-		if left = servers(); left == "" {
-			break
+	waitGone := func() {
+		t.Helper()
+		var left string
+		for range 100 {
+			if left = servers(); left == "" {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if left != "" {
 		t.Errorf("the server is still there 10 s after the last run, with a linger of 1 s:\n%s", left)
 	}
+	waitGone()
+
+	// Two first runs at once: one server, both runs in its namespaces.
+	both := appRun(t, ts, false, dir, []string{"XDG_CACHE_HOME=" + cache, "GPACK_DEBUG=1", "GPACK_APPIMAGE_LINGER=1"},
+		"sh", "-c", `"$0" a > a.out 2>&1 & "$0" b > b.out 2>&1 & wait; cat a.out b.out`, img)
+	if both.code != 0 || !strings.Contains(both.out, teststore.Greeting+"a\n") || !strings.Contains(both.out, teststore.Greeting+"b\n") {
+		t.Fatalf("two runs at once: exit %d:\n%s", both.code, both.out)
+	}
+	if n := strings.Count(both.out, "in the namespaces of an earlier run's FUSE mount"); n != 2 {
+		t.Errorf("two runs at once: %d in the shared namespaces, want 2:\n%s", n, both.out)
+	}
+	if n := strings.Count(both.out, "shared mount: started a server"); n > 1 {
+		t.Errorf("two runs at once: %d servers serve, want 1:\n%s", n, both.out)
+	}
+	waitGone()
 
 	off := appRun(t, ts, false, dir, []string{"XDG_CACHE_HOME=" + cache, "GPACK_DEBUG=1", "GPACK_APPIMAGE_LINGER=0"}, img, "alone")
 	if off.code != 0 || !strings.Contains(off.out, teststore.Greeting+"alone\n") ||

@@ -150,7 +150,15 @@ func dialServer(sock string) (*conn, error) {
 	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
 	buf := make([]byte, 4096)
 	oob := make([]byte, unix.CmsgSpace(8))
-	n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	var n, oobn int
+	for {
+		// With SO_RCVTIMEO set, a signal (the Go runtime's preemption
+		// among them) interrupts the call whatever SA_RESTART says.
+		n, oobn, _, _, err = unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
 	if err != nil {
 		return fail(fmt.Errorf("shared mount: receiving the namespaces: %w", err))
 	}
@@ -351,8 +359,14 @@ func (r *run) serve() int {
 					}
 					mu.Unlock()
 				}()
-				if err := unix.Sendmsg(cfd, []byte(mnt), rights, nil, 0); err != nil {
-					return
+				for {
+					err := unix.Sendmsg(cfd, []byte(mnt), rights, nil, 0)
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, unix.EINTR) {
+						return
+					}
 				}
 				// The run sends nothing: its end of the connection
 				// closes when its program has ended.
