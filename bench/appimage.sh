@@ -9,8 +9,11 @@
 #   direct    the store program itself, from the AppImage's tree extracted
 #             (--appimage-extract) and bound at the store path: the floor
 #   fuse      the AppImage, store hidden, user namespaces on: the image is
-#             mounted over FUSE in the program's namespaces and served by
+#             mounted over FUSE in namespaces that the runs share (the
+#             first run starts their server, the warm-up) and served by
 #             the runtime; nothing is extracted
+#   fuse-alone  the same with GPACK_APPIMAGE_LINGER=0: a mount for each
+#             run, which starts with nothing cached (a first run's cost)
 #   cache     the AppImage with APPIMAGE_EXTRACT_AND_RUN=1, store hidden,
 #             from its extraction cache (extracted by the warm-up), through
 #             the userns engine
@@ -112,6 +115,8 @@ read -r -a benchenv <<<"${BENCH_ENV:-}"
 rowenv=("${benchenv[@]}")
 row direct on "$bind" "$program" "$@"
 row fuse on "$hide" "$img" --gpack-run "$name" "$@"
+rowenv=("${benchenv[@]}" GPACK_APPIMAGE_LINGER=0)
+row fuse-alone on "$hide" "$img" --gpack-run "$name" "$@"
 rowenv=("${benchenv[@]}" APPIMAGE_EXTRACT_AND_RUN=1)
 row cache on "$hide" "$img" --gpack-run "$name" "$@"
 # A fresh cache, which a first run (untimed) extracts and relocates.
@@ -136,4 +141,4 @@ jq -rs '
 	"|---|---:|---:|---:|---:|",
 	(.[] | .results[0] |
 		"| \(.command) | \(.mean * 1000 * 100 | round / 100) | \(.stddev * 1000 * 100 | round / 100) | \(.min * 1000 * 100 | round / 100) | \((.mean - $base) * 1000 * 100 | round / 100) |")
- ' "$tmp/direct.json" "$tmp/fuse.json" "$tmp/cache.json" "$tmp/cache-relocate.json"
+ ' "$tmp/direct.json" "$tmp/fuse.json" "$tmp/fuse-alone.json" "$tmp/cache.json" "$tmp/cache-relocate.json"
