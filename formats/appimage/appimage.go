@@ -36,16 +36,17 @@ func (format) Extensions() []formats.Extension {
 	return []formats.Extension{{Suffix: ".AppImage"}}
 }
 
-// Compressors are squashfs's, the image being one, gzip the default. Over
-// FUSE each run decompresses what the program reads anew (a fresh mount
-// has no page cache), and zstd does that about twice as fast: on the
-// 2-core VM, bench/appimage.sh (100 runs) measured the test store's hello
-// at 49.9 ms over direct with gzip and 26.6 ms with zstd, the Nix store's
-// coreutils echo at 41.9 ms and 35.4 ms. gzip stays the default because
-// its zlib streams carry a checksum: a damaged block read over FUSE is
-// caught (EIO, and the runtime's one line), where a zstd or lz4 block,
-// which squashfs stores without one, may read back wrong. An extraction
-// checks the image's digest first, whatever the compressor.
+// Compressors are squashfs's, the image being one, gzip the default. A
+// mount of the image starts with nothing cached, and zstd decompresses
+// about twice as fast: on the 2-core VM, bench/appimage.sh (100 runs)
+// measured the test store's hello, each run on a mount of its own, at
+// 49.9 ms over direct with gzip and 26.6 ms with zstd, before the runtime
+// spared the kernel's requests (32.6 ms with gzip after); on the mount
+// that runs share, 4.4 ms with gzip. gzip stays the default because its
+// zlib streams carry a checksum: a damaged block read over FUSE is caught
+// (EIO, and the runtime's one line), where a zstd or lz4 block, which
+// squashfs stores without one, may read back wrong. An extraction checks
+// the image's digest first, whatever the compressor.
 func (format) Compressors() []compress.Compressor { return squashfs.Compressors }
 
 // Flags: the image's block size, the entry point AppRun names, and the
