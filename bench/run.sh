@@ -5,7 +5,9 @@
 # the writer alone on the Go toolchain: BenchmarkVsMksquashfs),
 # container images, their cache and pushes (bench/image.sh),
 # the launcher's start-up (bench/launcher.sh), an AppImage's start-up over
-# FUSE and from its cache (bench/appimage.sh), workloads
+# FUSE and from its cache and Python's imports from it (bench/appimage.sh),
+# the compressors against gzip, pigz, zstd and xz on the Go toolchain and
+# on the corpus (bench/compress.sh), workloads
 # through the launcher's engines and proot (bench/ptrace.sh), the relocate
 # engine's first run against cat (bench/relocate.sh) and the
 # scanner's speed per core (go test -bench). Runs as root.
@@ -64,6 +66,17 @@ py=$(for l in "${BENCH_CACHE:-/var/cache/gpack-bench}"/ptrace-items*; do readlin
 bin/gpack pack -q -f appimage --entry-point bin/python3 -o "$tmp/py.AppImage" "$py" >/dev/null
 imports=$(sed -n '/^modules=(/,/^)/p' bench/ptrace.sh | sed '1d;$d' | tr -s ' \t\n' ',' | sed 's/^,//; s/,$//')
 BENCH_RUNS=20 BENCH_ENV="PYTHONHOME=$py" bench/appimage.sh "$tmp/py.AppImage" python3 -c "import $imports"
+
+echo
+echo "## compressors against their reference tools: the Go toolchain tarball (3 runs)"
+bench/compress.sh
+
+echo
+echo "## compressors against their reference tools: the corpus's closure as one tarball (1 run)"
+tar --sort=name --format=gnu --mtime=@1 --owner=0 --group=0 --numeric-owner -cf "$tmp/corpus.tar" \
+	$(nix-store -qR "$root")
+BENCH_RUNS=1 bench/compress.sh "$tmp/corpus.tar"
+rm -f "$tmp/corpus.tar"
 
 echo
 echo "## the relocate engine's first run on the corpus, against cat"
