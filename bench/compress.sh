@@ -79,15 +79,20 @@ inp, results = sys.argv[1], sys.argv[2]
 insize = os.path.getsize(inp)
 rows = [line.rstrip("\n").split("\t") for line in open(results)]
 size = {r[0]: int(r[2]) for r in rows}
+mean = {r[0]: json.load(open(r[3]))["results"][0]["mean"] for r in rows}
 cores = os.cpu_count()
 print(f"Input: `{os.path.basename(inp)}`, {insize:,} bytes; {cores} CPUs; "
       f"mean of {len(json.load(open(rows[0][3]))['results'][0]['times'])} runs.\n")
-print("| command | wall time (s) | MB/s | output (bytes) | % of input | vs reference |")
-print("|---|---:|---:|---:|---:|---:|")
+print("| command | wall time (s) | MB/s | output (bytes) | % of input | size vs reference | speed vs reference |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for name, ref, out, js in rows:
     r = json.load(open(js))["results"][0]
-    mean, sd = r["mean"], r["stddev"] or 0.0
-    rel = "—" if name == ref else f"{(int(out) / size[ref] - 1) * 100:+.2f} % vs {ref}"
-    print(f"| `{name}` | {mean:.2f} ± {sd:.2f} | {insize / mean / 1e6:.0f} | "
-          f"{int(out):,} | {int(out) / insize * 100:.2f} | {rel} |")
+    m, sd = r["mean"], r["stddev"] or 0.0
+    if name == ref:
+        rel = speed = "—"
+    else:
+        rel = f"{int(out) / size[ref]:.4f} × {ref}"
+        speed = f"{mean[ref] / m:.2f} × {ref}"
+    print(f"| `{name}` | {m:.2f} ± {sd:.2f} | {insize / m / 1e6:.0f} | "
+          f"{int(out):,} | {int(out) / insize * 100:.2f} | {rel} | {speed} |")
 EOF
