@@ -193,6 +193,9 @@ func (r *run) startServer() error {
 	}
 	defer null.Close()
 	p, err := os.StartProcess(r.exe, []string{r.exe, serveArg}, &os.ProcAttr{
+		// Not the run's working directory, which the server would keep
+		// busy (an unmount would fail) for as long as it lingers.
+		Dir:   "/",
 		Files: []*os.File{null, pw, null},
 		Sys:   &syscall.SysProcAttr{Setsid: true},
 	})
