@@ -99,6 +99,9 @@ func (r *run) runShared(name string, args []string) (status int, err error, ran 
 	// The connection stays open while the program runs: it tells the
 	// server that the mount is in use.
 	defer syscall.Close(c.fd)
+	// Shut down first: the reader below is blocked on the socket, and a
+	// close alone would not end its read.
+	defer unix.Shutdown(c.fd, unix.SHUT_RDWR)
 	defer syscall.Close(c.user)
 	defer syscall.Close(c.mnt)
 	// What the server says meanwhile is a read error of the image: the
