@@ -15,7 +15,7 @@ func FuzzEncode(f *testing.F) {
 	f.Add(text(20_000, 1), uint8(3), uint16(10_000))
 	f.Add(random(10_000, 2), uint8(4), uint16(4))
 	f.Fuzz(func(t *testing.T, data []byte, sel uint8, cut uint16) {
-		o := Options{DictSize: 4096 << (sel % 4), NiceLen: []int{8, 16, 64, 273}[sel>>2%4], Depth: 1 + int(sel>>4)}
+		o := Options{DictSize: 4096<<(sel%4) + int(cut%5), NiceLen: []int{8, 16, 64, 273}[sel>>2%4], Depth: 1 + int(sel>>4)}
 		e, err := NewEncoder(o)
 		if err != nil {
 			t.Fatal(err)

@@ -16,13 +16,13 @@ func (e *Encoder) EncodeLZMA2(dst, data []byte) []byte {
 // modulo 4 in the stream). The output depends on dict, data and the
 // options alone.
 func (e *Encoder) EncodeSegment(dst, dict, data []byte) []byte {
-	if len(dict)%4 != 0 {
-		panic("lzma: EncodeSegment: dict length not a multiple of 4")
-	}
 	if len(data) == 0 {
 		return dst
 	}
-	dict = dict[len(dict)-min(len(dict), e.opts.DictSize):]
+	if len(dict)%4 != 0 {
+		panic("lzma: EncodeSegment: dict length not a multiple of 4")
+	}
+	dict = dict[len(dict)-min(len(dict), e.opts.DictSize&^3):]
 	if n := len(dict) + len(data); cap(e.buf) < n {
 		e.buf = make([]byte, 0, n)
 	}

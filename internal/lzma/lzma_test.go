@@ -118,6 +118,7 @@ func TestRoundTrip(t *testing.T) {
 		{"short", []byte("hello, hello, hello world"), Preset(6), nil},
 		{"text", text(300_000, 1), Preset(6), []int{100_000, 100_004}},
 		{"text, 4 KiB dictionary", text(100_000, 2), small, []int{50_000}},
+		{"text, 5001-byte dictionary", text(60_000, 14), Options{DictSize: 5001, NiceLen: 64, Depth: 16}, []int{20_000}},
 		{"random", random(300_000, 3), Preset(6), []int{65_536}},
 		{"random, exactly a stored chunk", random(65_536, 4), Preset(6), nil},
 		{"runs", runs, Preset(6), []int{2 << 20}},
