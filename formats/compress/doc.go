@@ -123,20 +123,21 @@
 // 64 and search depth 48, and xz's CRC64 check; level 5 has xz -5's
 // (8 MiB, 32, 32). Measured with cmd/gpack-compress (2 workers) against
 // xz 5.4.1 on the two tarballs below, made as above, 2 interleaved runs
-// each, best wall time, on 2 cores shared with other jobs (load average
-// 2.6 to 3.6: the wall times of gpack, whose user seconds show it got
-// less than 2 cores, are pessimistic):
+// each, best wall time, on 2 cores shared with other jobs (the load
+// average of each set is given: the wall times of a crowded machine, the
+// user seconds are what each command cost):
 //
-// /usr/local/go/pkg/tool (67,450,880 bytes):
+// /usr/local/go/pkg/tool (67,450,880 bytes; load 1.4 to 1.9, and xz -6
+// -T1 in a set at 2.6 to 3.6):
 //
 //	command         size         vs xz -6     wall      user
 //	xz -6 -T1       15,395,860                34.20 s   33.48 s
-//	xz -T0 -6       16,137,520   +4.82 %      23.69 s   33.79 s
-//	gpack 6         15,440,048   +0.29 %      33.06 s   48.52 s
-//	gpack 5         15,540,056   +0.94 %      29.38 s   42.90 s
+//	xz -T0 -6       16,137,520   +4.82 %      18.71 s   30.80 s
+//	gpack 6         15,440,048   +0.29 %      22.52 s   43.21 s
+//	gpack 5         15,540,056   +0.94 %      19.61 s   38.03 s
 //
 // /usr/lib/python3, /usr/share/perl and coreutils' /usr/bin (71,249,920
-// bytes):
+// bytes; load 2.6 to 3.6, in which gpack 6 got 1.2 cores):
 //
 //	command         size         vs xz -6     wall      user
 //	xz -6 -T1       12,342,956                35.09 s   34.36 s
@@ -144,12 +145,16 @@
 //	gpack 6         12,361,060   +0.15 %      39.84 s   46.88 s
 //	gpack 5         12,545,232   +1.64 %      23.59 s   37.76 s
 //
+// In one more run at load 2.5 on the second tarball, xz -T0 -6 took
+// 27.37 s and gpack 6 27.31 s. Its five segments took 8.4, 11.3, 11.4,
+// 10.9 and 3.0 s on one core, which 2 workers get through in about 23 s.
+//
 // xz -T0 cuts its input into independent 24 MiB blocks, which costs it 3
 // to 5 %; gpack's segments of one stream cost it 0.15 to 0.3 % over one
-// xz -6 thread. At a lighter load (1.0), gpack 6 took 21.86 s (41.89 s
-// user) on the Go sample where xz -T0 -6 took 17.72 s (29.05 s).
+// xz -6 thread.
 //
-// Not reached yet: xz -T0 -6's speed. gpack 6 takes 1.4 times xz -6's
+// Not reached yet: xz -T0 -6's speed at level 6 (gpack 6 took 0.83 of
+// it on the Go sample, level 5 0.95). gpack 6 takes 1.4 times xz -6's
 // CPU, and priming each segment adds a fifth of that: on 16 MiB of the
 // Go sample, one core, 57 % of the time goes to finding matches (the walks
 // down the binary trees, which miss the caches), 27 % to the parse, 9 %
