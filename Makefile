@@ -34,10 +34,11 @@ test-short:
 
 FUZZTIME ?= 1m
 # A budget is a time or a number of inputs (Nx). FuzzWrite, FuzzRoundTrip and
-# FuzzEncode run for a number of inputs: a slow input (xz, 1 MiB blocks) still running
+# the FuzzEncodes run for a number of inputs: a slow input (xz, 1 MiB blocks) still running
 # at a time limit makes go test report "context deadline exceeded" and fail.
 SQUASHFS_FUZZ ?= 5000x
 COMPRESS_FUZZ ?= 1000x
+LZMA_FUZZ ?= 300x
 SYSPKG_FUZZ ?= 2000x
 # Every fuzz target of the module, as DIR:TARGET:BUDGET. internal/meta's
 # TestFuzzTargetsListed fails when a Fuzz function is missing here.
@@ -52,6 +53,7 @@ FUZZ_TARGETS := \
 	./formats/squashfs/:FuzzWrite:$(SQUASHFS_FUZZ) \
 	./formats/squashfs/:FuzzRead:$(FUZZTIME) \
 	./internal/deflate/:FuzzEncode:$(COMPRESS_FUZZ) \
+	./internal/lzma/:FuzzEncode:$(LZMA_FUZZ) \
 	./formats/appimage/layout/:FuzzRead:$(FUZZTIME) \
 	./launcher/contract/:FuzzParseManifest:$(FUZZTIME) \
 	./pack/:FuzzParseEtcProfile:$(FUZZTIME)

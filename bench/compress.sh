@@ -53,8 +53,10 @@ rows=(
 	"gpack gzip|$gc -C gzip|gzip -dc|gzip -9n"
 	"zstd -3 -T0|zstd -q -3 -T0|zstd -dc|zstd -3 -T0"
 	"gpack zstd|$gc -C zstd|zstd -dc|zstd -3 -T0"
-	"xz -T0 -6|xz -T0 -6|xz -dc|xz -T0 -6"
-	"gpack xz|$gc -C xz|xz -dc|xz -T0 -6"
+	"xz -6 -T1|xz -6 -T1|xz -dc|xz -6 -T1"
+	"xz -T0 -6|xz -T0 -6|xz -dc|xz -6 -T1"
+	"gpack xz|$gc -C xz|xz -dc|xz -6 -T1"
+	"gpack xz 5|$gc -C xz -level 5|xz -dc|xz -6 -T1"
 )
 
 results=$tmp/results.tsv

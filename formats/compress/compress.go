@@ -117,7 +117,8 @@ func (c Compressor) Level(level int) (int, error) {
 // is gpack's own near-optimal deflate (internal/deflate), smaller than
 // gzip -9n and faster than klauspost's 9. The xz levels pick the
 // dictionary size of the xz presets (1 MiB at 1, 8 MiB at 6, 64 MiB at 9);
-// all use ulikunitz/xz's one fast match finder. The zstd levels are those
+// all use gpack's own LZMA encoder (internal/lzma), with xz's searches
+// from 6 on and shorter ones below (lzma.Preset). The zstd levels are those
 // of the zstd command, mapped onto klauspost/compress's four encoders (1-2
 // fastest, 3-5 default, 6-9 better, 10-22 best), so several levels give
 // the same output. See gzipDefaultLevel, zstdDefaultLevel and

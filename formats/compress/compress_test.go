@@ -483,12 +483,12 @@ func TestDeterministic(t *testing.T) {
 // machine. A change means a dependency or the block layout changed, and
 // every pack's digest with it: update the digests deliberately.
 func TestGolden(t *testing.T) {
-	// Several blocks of every algorithm: 2 zstd jobs, 3 xz blocks.
+	// Several blocks of every algorithm: 2 zstd jobs, 3 xz segments.
 	data := synthetic(34<<20 + 7)
 	want := map[Algo]string{
 		Gzip: "c547983230fc976427e95805c4fcc4621e8f530e7096b2fa767cb52590f65d25",
 		Zstd: "ad43aea85161e162d441e39d9af31c4d8d5a73fe1f27ae0a9f2dabbb573c093b",
-		Xz:   "320945f8c990cfbee1fd49fb12aef712323b0d19aa2b0c945bd6f491d6d3f2e8",
+		Xz:   "4923f30e423f797b4fd47129bd06f60c5c7df50736812690aec92e165fd0de4e",
 		None: "cd3da391a3fc52d054a7b7f3b995c5f02a100f5713b0761077a3aa90193de1c6",
 	}
 	for _, a := range algos {
@@ -617,17 +617,20 @@ func TestMemoryBounded(t *testing.T) {
 	const MiB = 1 << 20
 	// The budgets, from the designs: the block being filled plus the
 	// blocks in flight (gzip: 4 per worker, xz: 1), each with its input
-	// and output, plus the encoders'
-	// own state (flate: about 1 MiB; ulikunitz/xz: about 49 MiB for an
-	// 8 MiB dictionary); zstd holds up to workers+2 jobs and workers+1
-	// encoders with an 8 MiB window each.
+	// and output (and for xz the 8 MiB of input before it), plus the
+	// encoders' own state (flate: about 1 MiB; internal/lzma: about
+	// 106 MiB for an 8 MiB dictionary: a copy of its segment and the
+	// dictionary before it, 64 MiB of binary trees and 16 MiB of hash
+	// table); zstd holds up to workers+2 jobs and workers+1 encoders
+	// with an 8 MiB window each. xz keeps the last 8 MiB of input, in a
+	// buffer of up to 16 MiB.
 	for _, tc := range []struct {
 		algo  Algo
 		limit int
 	}{
 		{Gzip, (gzipDepth*workers+1)*2*MiB + workers*MiB + 8*MiB},
 		{Zstd, (workers+2)*(32+16)*MiB + (workers+1)*12*MiB + 8*MiB},
-		{Xz, (workers+1)*(16+8)*MiB + workers*49*MiB + 8*MiB},
+		{Xz, (workers+1)*(16+8+8)*MiB + workers*106*MiB + 32*MiB},
 	} {
 		t.Run(string(tc.algo), func(t *testing.T) {
 			bs := blockSize(tc.algo)

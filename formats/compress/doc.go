@@ -30,18 +30,24 @@
 //   - zstd: klauspost/compress/zstd's block-parallel mode, whose jobs are
 //     cut at fixed offsets (see newZstdWriter), with at least 2 goroutines:
 //     with 1 the library falls back to a serial encoder whose output differs.
-//   - xz: ulikunitz/xz compresses on one core, so the input is cut into
-//     blocks of 16 MiB (twice the dictionary; see xzBlockSize), each
-//     compressed as a complete xz stream on its own goroutine, and the
-//     streams are concatenated, which xz, tar -J and Go readers accept.
+//   - xz: one xz stream of one LZMA2 block, as `xz -6` writes, from
+//     gpack's own LZMA encoder (internal/lzma). The input is cut into
+//     segments of 16 MiB (twice the dictionary; see xzBlockSize), each
+//     encoded on a worker of the Pipeline with its match finder primed
+//     with the 8 MiB of input before it and its first LZMA2 chunk
+//     resetting the coder's state but not the dictionary, so that the
+//     segments concatenate into one LZMA2 stream whose matches reach
+//     back across segments as in one; the stream gets one block header,
+//     the CRC64 of the input taken in input order, and the index.
 //   - none: the input, unchanged.
 //
 // Memory is bounded by the blocks in flight, not the input: with 2 workers
 // TestMemoryBounded measured a peak live heap of about 15 MiB for gzip
 // (each worker's internal/deflate encoder keeps about 2 MiB),
-// 146 MiB for xz (each encoder allocates about 6 bytes per byte of
-// dictionary) and 214 MiB for zstd (its jobs are 32 MiB), and it grows
-// linearly with Concurrency.
+// 318 MiB for xz (each internal/lzma encoder keeps about 106 MiB: 8
+// bytes of binary tree per byte of dictionary, a hash table and a copy
+// of its segment with the 8 MiB before it) and 214 MiB for zstd (its
+// jobs are 32 MiB), and it grows linearly with Concurrency.
 //
 // # Levels
 //
@@ -113,9 +119,47 @@
 // zstd: the default, level 3, is klauspost's SpeedDefault: 63,615,453
 // bytes, 0.7 % more than zstd -3 -T0 (63,175,093).
 //
-// xz: the default, level 6, has xz -6's 8 MiB dictionary and xz's CRC64
-// check. ulikunitz/xz's encoder (hash-table match finder, no optimal
-// parsing) makes about 27 % more than xz -T0 -6 (44,515,760 bytes), in
-// about half its time; its binary-tree match finder did not get through
-// 2 MiB of the tarball in 15 minutes.
+// xz: the default, level 6, has xz -6's 8 MiB dictionary, nice length
+// 64 and search depth 48, and xz's CRC64 check; level 5 has xz -5's
+// (8 MiB, 32, 32). Measured with cmd/gpack-compress (2 workers) against
+// xz 5.4.1 on the two tarballs below, made as above, 2 interleaved runs
+// each, best wall time, on 2 cores shared with other jobs (the load
+// average of each set is given: the wall times of a crowded machine, the
+// user seconds are what each command cost):
+//
+// /usr/local/go/pkg/tool (67,450,880 bytes; load 1.4 to 1.9, and xz -6
+// -T1 in a set at 2.6 to 3.6):
+//
+//	command         size         vs xz -6     wall      user
+//	xz -6 -T1       15,395,860                34.20 s   33.48 s
+//	xz -T0 -6       16,137,520   +4.82 %      18.71 s   30.80 s
+//	gpack 6         15,440,048   +0.29 %      22.52 s   43.21 s
+//	gpack 5         15,540,056   +0.94 %      19.61 s   38.03 s
+//
+// /usr/lib/python3, /usr/share/perl and coreutils' /usr/bin (71,249,920
+// bytes; load 2.6 to 3.6, in which gpack 6 got 1.2 cores):
+//
+//	command         size         vs xz -6     wall      user
+//	xz -6 -T1       12,342,956                35.09 s   34.36 s
+//	xz -T0 -6       12,744,708   +3.26 %      20.21 s   31.54 s
+//	gpack 6         12,361,060   +0.15 %      39.84 s   46.88 s
+//	gpack 5         12,545,232   +1.64 %      23.59 s   37.76 s
+//
+// In one more run at load 2.5 on the second tarball, xz -T0 -6 took
+// 27.37 s and gpack 6 27.31 s. Its five segments took 8.4, 11.3, 11.4,
+// 10.9 and 3.0 s on one core, which 2 workers get through in about 23 s.
+//
+// xz -T0 cuts its input into independent 24 MiB blocks, which costs it 3
+// to 5 %; gpack's segments of one stream cost it 0.15 to 0.3 % over one
+// xz -6 thread.
+//
+// Not reached yet: xz -T0 -6's speed at level 6 (gpack 6 took 0.83 of
+// it on the Go sample, level 5 0.95). gpack 6 takes 1.4 times xz -6's
+// CPU, and priming each segment adds a fifth of that: on 16 MiB of the
+// Go sample, one core, 57 % of the time goes to finding matches (the walks
+// down the binary trees, which miss the caches), 27 % to the parse, 9 %
+// to inserting the positions that matches cover, 2 % to the range coder.
+// Priming with 4 MiB instead of 8 took 5 % less time for 0.9 % more
+// output on the Go sample; nice length 32 and depth 32 (level 5) take
+// 12 % less CPU for 0.7 % more.
 package compress

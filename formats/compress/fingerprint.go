@@ -5,12 +5,13 @@ import (
 	"runtime/debug"
 
 	"github.com/gpack/gpack/internal/deflate"
+	"github.com/gpack/gpack/internal/lzma"
 )
 
 // streamRules names the rules by which gpack frames its streams besides the
 // numbers that Fingerprint lists: a gzip member of sync-flushed blocks, each
 // from a fresh encoder primed with the input before it, under a fixed
-// header; xz blocks as whole concatenated streams; zstd in its parallel mode
+// header; xz as one stream of LZMA2 segments, each primed with the input before it; zstd in its parallel mode
 // with at least 2 goroutines. Change it whenever the bytes for the same
 // input, level and numbers could change, so that caches of compressed data
 // never mix old bytes with new ones.
@@ -48,7 +49,7 @@ func streamParams(a Algo, level int) params {
 		}
 		return params{gzipBlockSize, gzipDictSize, "github.com/klauspost/compress"}
 	case Xz:
-		return params{xzBlockSize(level), xzDictCap[level], "github.com/ulikunitz/xz"}
+		return params{xzBlockSize(level), xzDictCap[level], lzmaLib}
 	case Zstd:
 		// The jobs are cut by the library from its window, which the
 		// level decides; its version covers that.
@@ -74,6 +75,9 @@ func fingerprint(a Algo, level int, p params) string {
 func moduleVersion(path string) string {
 	if path == deflateLib {
 		return deflate.Version
+	}
+	if path == lzmaLib {
+		return lzma.Version
 	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {

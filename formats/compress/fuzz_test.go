@@ -33,9 +33,9 @@ func FuzzRoundTrip(f *testing.F) {
 		z := compress(t, a, opts, data, rng)
 		check(t, string(a), a, z, data)
 
-		// Cap the number of blocks: every xz block is a whole stream with
-		// a fresh encoder, and the fuzzer takes an input that runs for
-		// 10 s for a hang.
+		// Cap the number of blocks: every xz segment clears and primes
+		// its encoder's match finder, and the fuzzer takes an input that
+		// runs for 10 s for a hang.
 		bs := func(most int) int { return max(1+int(block), len(data)/most) }
 		var zw io.WriteCloser
 		var buf bytes.Buffer
