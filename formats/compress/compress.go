@@ -196,7 +196,7 @@ func NewWriter(w io.Writer, algo Algo, opts Options) (io.WriteCloser, error) {
 	case Zstd:
 		inner, err = newZstdWriter(w, level, workers)
 	case Xz:
-		inner = newXzWriter(w, level, workers, xzBlockSize(level))
+		inner = newXzWriter(w, level, workers, xzSegment(level))
 	case None:
 		inner = nopCloser{w}
 	}

@@ -24,6 +24,11 @@ func xzBlockSize(level int) int {
 	return max(16<<20, 2*xzDictCap[level])
 }
 
+// xzSegment is the segment size NewWriter uses: xzBlockSize, except in
+// tests, which cut their inputs into small segments so that crossing them
+// costs seconds, not minutes (the encoder runs at a few MB/s per core).
+var xzSegment = xzBlockSize
+
 // lzmaLib names gpack's own LZMA encoder as a library for fingerprints: it
 // is versioned with gpack, by lzma.Version.
 const lzmaLib = "github.com/gpack/gpack/internal/lzma"
