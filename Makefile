@@ -52,6 +52,7 @@ FUZZ_TARGETS := \
 	./formats/squashfs/:FuzzWrite:$(SQUASHFS_FUZZ) \
 	./formats/squashfs/:FuzzRead:$(FUZZTIME) \
 	./internal/deflate/:FuzzEncode:$(COMPRESS_FUZZ) \
+	./internal/zstd/:FuzzRoundTrip:$(COMPRESS_FUZZ) \
 	./formats/appimage/layout/:FuzzRead:$(FUZZTIME) \
 	./launcher/contract/:FuzzParseManifest:$(FUZZTIME) \
 	./pack/:FuzzParseEtcProfile:$(FUZZTIME)

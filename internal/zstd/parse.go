@@ -13,6 +13,23 @@ type stats struct {
 	ll  [36]int64
 	ml  [53]int64
 	of  [32]int64
+
+	// mlP and llP are the lengths' prices, code and extra bits, for the
+	// lengths the parser looks up most.
+	mlP [1024]int64
+	llP [1024]int64
+}
+
+// tables fills mlP and llP from the code prices.
+func (s *stats) tables() {
+	for l := range s.llP {
+		c := llCode(uint32(l))
+		s.llP[l] = s.ll[c] + int64(llBits[c])<<8
+	}
+	for l := minMatch; l < len(s.mlP); l++ {
+		c := mlCode(uint32(l))
+		s.mlP[l] = s.ml[c] + int64(mlBits[c])<<8
+	}
 }
 
 func (s *stats) initial(b []byte) {
@@ -68,14 +85,25 @@ func (s *stats) fromSeqs(lits []byte, seqs []seq) {
 }
 
 func (s *stats) llPrice(ll uint32) int64 {
+	if ll < uint32(len(s.llP)) {
+		return s.llP[ll]
+	}
 	c := llCode(ll)
 	return s.ll[c] + int64(llBits[c])<<8
 }
 
-func (s *stats) matchPrice(offBase, ml uint32) int64 {
+// offPrice is an offset value's price, code and extra bits.
+func (s *stats) offPrice(offBase uint32) int64 {
 	oc := ofCode(offBase)
+	return s.of[oc] + int64(oc)<<8
+}
+
+func (s *stats) mlPrice(ml uint32) int64 {
+	if ml < uint32(len(s.mlP)) {
+		return s.mlP[ml]
+	}
 	mc := mlCode(ml)
-	return s.of[oc] + int64(oc)<<8 + s.ml[mc] + int64(mlBits[mc])<<8
+	return s.ml[mc] + int64(mlBits[mc])<<8
 }
 
 func hash3(b []byte, i int) uint32 {
@@ -196,6 +224,7 @@ func (e *Encoder) parse(b []byte, reps *[3]uint32) {
 		if pass > 0 {
 			e.st.fromSeqs(e.lits, e.seqs)
 		}
+		e.st.tables()
 		*reps = e.optimal(b, start)
 	}
 }
@@ -227,8 +256,9 @@ func (e *Encoder) optimal(b []byte, reps [3]uint32) [3]uint32 {
 		limit := n - i
 		longest := 0
 		relax := func(offBase uint32, from, to int) {
+			base := cur.price + st.offPrice(offBase) + ll0
 			for l := from; l <= to; l++ {
-				p := cur.price + st.matchPrice(offBase, uint32(l)) + ll0
+				p := base + st.mlPrice(uint32(l))
 				if nx := &opt[i+l]; p < nx.price {
 					*nx = node{price: p, mlen: uint32(l), offBase: offBase,
 						reps: newReps(cur.reps, offBase, cur.litlen)}
