@@ -32,7 +32,8 @@ import (
 //     mapped onto klauspost/compress's encoders (1-2 fastest, 3-5
 //     default, 6-9 better, 10-11 best), 12 to 22 gpack's own optimal-parse
 //     encoder for small blocks (internal/zstd), 8 % smaller than
-//     klauspost's best at 128 KiB and within 1 % of mksquashfs's libzstd.
+//     klauspost's best at 128 KiB and within 1 % of mksquashfs's libzstd (blocks of up to
+//     128 KiB; larger ones keep klauspost's best).
 //   - lz4: raw LZ4 blocks, compressor 5; 1 is its fast compressor, 2 to 9
 //     its high-compression (HC) one with a growing search depth.
 //   - none: every block stored as it is, flagged uncompressed, in an image
@@ -121,7 +122,7 @@ func newCodec(algo compress.Algo, level, blockSize int) (codec, error) {
 	case compress.Xz:
 		return &xzCodec{dictMax: xzDictMax(blockSize)}, nil
 	case compress.Zstd:
-		if level >= izstd.MinLevel {
+		if level >= izstd.MinLevel && blockSize <= izstd.MaxBlockSize {
 			e, err := izstd.NewEncoder(level)
 			if err != nil {
 				return nil, err
@@ -261,7 +262,9 @@ func (c *zstdCodec) compress(dst, src []byte) ([]byte, error) {
 }
 
 // ownZstdCodec is gpack's own encoder (internal/zstd), for levels 12 to
-// 22: it writes one frame per call, single segment, so the window it
+// 22 at blocks of up to 128 KiB (above, it would cut a block into
+// 128 KiB zstd blocks that do not match across each other, and
+// klauspost's encoder serves): it writes one frame per call, single segment, so the window it
 // declares is the block's size, which the kernel accepts.
 type ownZstdCodec struct{ e *izstd.Encoder }
 

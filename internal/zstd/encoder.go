@@ -7,6 +7,10 @@ import (
 	"github.com/klauspost/compress/huff0"
 )
 
+// MaxBlockSize is the largest input the encoder is made for: it codes
+// larger ones, but as independent 128 KiB blocks that never match across.
+const MaxBlockSize = maxBlockSize
+
 const (
 	magic        = 0xFD2FB528
 	maxBlockSize = 128 << 10
