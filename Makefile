@@ -54,6 +54,7 @@ FUZZ_TARGETS := \
 	./formats/squashfs/:FuzzRead:$(FUZZTIME) \
 	./internal/deflate/:FuzzEncode:$(COMPRESS_FUZZ) \
 	./internal/lzma/:FuzzEncode:$(LZMA_FUZZ) \
+	./internal/zstd/:FuzzRoundTrip:$(COMPRESS_FUZZ) \
 	./formats/appimage/layout/:FuzzRead:$(FUZZTIME) \
 	./launcher/contract/:FuzzParseManifest:$(FUZZTIME) \
 	./pack/:FuzzParseEtcProfile:$(FUZZTIME)
