@@ -23,6 +23,9 @@ type params struct {
 	// size of a deflate block before the last one of an Encode: each
 	// gets its own Huffman codes. 0 means defaultSegment.
 	segment int
+	// skipDepth is the depth of the insertions of the positions inside a
+	// match of nice length, which are not searched; 0 means depth.
+	skipDepth int
 }
 
 // levels are the params of each level. Depth is what buys size (on the
@@ -157,6 +160,10 @@ func (e *Encoder) collect(lo, hi int) {
 	e.mstart = grow(e.mstart, n+1)
 	end := len(e.buf)
 	skip := 0
+	skipDepth := e.p.skipDepth
+	if skipDepth == 0 {
+		skipDepth = e.p.depth
+	}
 	for pos := lo; pos < hi; pos++ {
 		e.mstart[pos-lo] = int32(len(e.matches))
 		left := end - pos
@@ -167,7 +174,7 @@ func (e *Encoder) collect(lo, hi int) {
 		nice := min(e.p.nice, maxLen)
 		if skip > 0 {
 			skip--
-			e.mf.find(e.buf, pos, maxLen, nice, e.p.depth, nil, false)
+			e.mf.find(e.buf, pos, maxLen, nice, skipDepth, nil, false)
 			continue
 		}
 		var best int
@@ -259,6 +266,7 @@ func (e *Encoder) parse(lo, n int) {
 	buf := e.buf[lo : lo+n]
 	litCost, lenCost, distCost := &e.litCost, &e.lenCost, &e.distCost
 	mstart := e.mstart[:n+1]
+	nice := e.p.nice
 	for i := n - 1; i >= 0; i-- {
 		best := cost[i+1] + litCost[buf[i]]
 		step := uint32(0)
@@ -268,13 +276,35 @@ func (e *Encoder) parse(lo, n int) {
 			l := minMatch
 			for _, m := range ms {
 				ml := min(int(m>>16), len(after)-1, maxMatch)
+				if ml < l {
+					continue
+				}
 				d := m & 0xffff
 				dc := distCost[distSlot(int(d))]
-				for ; l <= ml; l++ {
-					if c := dc + lenCost[l] + after[l]; c < best {
-						best, step = c, uint32(l)<<16|d
+				if ml > nice {
+					// The positions inside a match this long were not
+					// searched, so only literals could follow a shorter
+					// one: its lengths past nice are not worth trying
+					// but the whole.
+					if l < nice {
+						e.tryLengths(&best, &step, after, lenCost, dc, d, l, nice)
+					}
+					if c := dc + lenCost[ml] + after[ml]; c < best {
+						best, step = c, uint32(ml)<<16|d
+					}
+					l = ml + 1
+					continue
+				}
+				// Slices of the same length let the compiler drop the
+				// bounds checks of the hot loop.
+				a, lc := after[l:ml+1], lenCost[l:ml+1]
+				lc = lc[:len(a)]
+				for j, c := range a {
+					if c += dc + lc[j]; c < best {
+						best, step = c, uint32(l+j)<<16|d
 					}
 				}
+				l = ml + 1
 			}
 		}
 		cost[i] = best
@@ -290,6 +320,18 @@ func (e *Encoder) parse(lo, n int) {
 		}
 		e.tokens = append(e.tokens, s)
 		i += int(s >> 16)
+	}
+}
+
+// tryLengths lowers best, and sets step, to the cheapest match of
+// distance d, distance cost dc, and a length from l to ml.
+func (e *Encoder) tryLengths(best, step *uint32, after []uint32, lenCost *[maxMatch + 1]uint32, dc, d uint32, l, ml int) {
+	a, lc := after[l:ml+1], lenCost[l:ml+1]
+	lc = lc[:len(a)]
+	for j, c := range a {
+		if c += dc + lc[j]; c < *best {
+			*best, *step = c, uint32(l+j)<<16|d
+		}
 	}
 }
 
@@ -329,4 +371,4 @@ func (e *Encoder) EncodeZlib(dst, data []byte) []byte {
 // Version names the encoder's output: it changes whenever the bytes that
 // some level makes of some input could, so that caches keyed by it (gpack's
 // layer cache, through compress.Fingerprint) never mix old and new bytes.
-const Version = "1"
+const Version = "2"
