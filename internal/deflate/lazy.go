@@ -8,6 +8,15 @@ const chainBits = 16
 // far3 is the farthest a lazy level takes a match of 3 bytes from.
 const far3 = 4096
 
+// lazyBits is what a lazy level counts each byte of a longer match as
+// worth, in bits, against the extra bits of its distance: the match at
+// the next position replaces the one here when its extra length, at
+// lazyBits a byte, outweighs the extra distance bits it adds (so one as
+// long replaces it only when nearer in extra bits). Against zlib's
+// longer-wins, it made 0.4 % less on the 16 MiB Go toolchain and Python
+// samples; 2 and 8 were no better.
+const lazyBits = 4
+
 // hashChains is the match finder of the lazy levels (zlib's): per hash
 // of the next 4 bytes, the last position, and per position the one before
 // it with the same hash. Inserting is two stores, so the positions inside
@@ -127,7 +136,7 @@ func (e *Encoder) lazyParse(lo, hi int) {
 				dp >>= 1
 			}
 			l2, d2 := search(pos+1, dp)
-			if l2 > l {
+			if l2 >= l && (l2-l)*lazyBits > int(distExtra[distSlot(d2)])-int(distExtra[distSlot(d)]) {
 				tokens = append(tokens, uint32(buf[pos]))
 				pos++
 				l, d = l2, d2
