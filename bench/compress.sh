@@ -51,6 +51,8 @@ rows=(
 	"gzip -9n|gzip -9n|gzip -dc|gzip -9n"
 	"pigz -9|pigz -9|gzip -dc|gzip -9n"
 	"gpack gzip|$gc -C gzip|gzip -dc|gzip -9n"
+	"pigz -6|pigz -6|gzip -dc|pigz -6"
+	"gpack gzip -6|$gc -C gzip -level 6|gzip -dc|pigz -6"
 	"zstd -3 -T0|zstd -q -3 -T0|zstd -dc|zstd -3 -T0"
 	"gpack zstd|$gc -C zstd|zstd -dc|zstd -3 -T0"
 	"xz -6 -T1|xz -6 -T1|xz -dc|xz -6 -T1"

@@ -501,7 +501,7 @@ func TestGolden(t *testing.T) {
 	// Several blocks of every algorithm: 2 zstd jobs, 3 xz segments.
 	data := synthetic(34<<20 + 7)
 	want := map[Algo]string{
-		Gzip: "c547983230fc976427e95805c4fcc4621e8f530e7096b2fa767cb52590f65d25",
+		Gzip: "3949f5f97f81d419650e11dda6a5f8bb1d13c97a4025644486d89171c05d9bd0",
 		Zstd: "ad43aea85161e162d441e39d9af31c4d8d5a73fe1f27ae0a9f2dabbb573c093b",
 		Xz:   "4923f30e423f797b4fd47129bd06f60c5c7df50736812690aec92e165fd0de4e",
 		None: "cd3da391a3fc52d054a7b7f3b995c5f02a100f5713b0761077a3aa90193de1c6",
@@ -698,6 +698,15 @@ func TestFingerprint(t *testing.T) {
 	if gz8 := Fingerprint(Gzip, gzipOwnLevel-1); !strings.Contains(gz8, "klauspost/compress@") {
 		t.Errorf("gzip level %d fingerprint %q does not name klauspost/compress, its encoder", gzipOwnLevel-1, gz8)
 	}
+	for level := 1; level <= 9; level++ {
+		_, own := deflate.ForGzipLevel(level)
+		if own != (level >= gzipOwnLevel) {
+			t.Errorf("gzip level %d: internal/deflate's %v, but gzipOwnLevel is %d", level, own, gzipOwnLevel)
+		}
+		if fp := Fingerprint(Gzip, level); own != strings.Contains(fp, deflateLib+"@") {
+			t.Errorf("gzip level %d fingerprint %q: internal/deflate's is %v", level, fp, own)
+		}
+	}
 	if xz := Fingerprint(Xz, 9); !strings.Contains(xz, fmt.Sprintf("block %d dict %d", xzBlockSize(9), xzDictCap[9])) {
 		t.Errorf("xz level 9 fingerprint %q lacks its block and dictionary sizes", xz)
 	}
@@ -713,7 +722,7 @@ func TestFingerprint(t *testing.T) {
 		{"gzip level 8", Gzip, 8, base},
 		{"gzip 512 KiB blocks", Gzip, 9, params{512 << 10, base.dict, base.lib}},
 		{"gzip 16 KiB dict", Gzip, 9, params{base.block, 16 << 10, base.lib}},
-		{"gzip with klauspost", Gzip, 9, streamParams(Gzip, 8)},
+		{"gzip with klauspost", Gzip, 9, streamParams(Gzip, gzipOwnLevel-1)},
 		{"zstd", Zstd, 9, streamParams(Zstd, 9)},
 		{"xz", Xz, 9, streamParams(Xz, 9)},
 		{"xz level 6", Xz, 6, streamParams(Xz, 6)},

@@ -44,7 +44,7 @@ type params struct {
 func streamParams(a Algo, level int) params {
 	switch a {
 	case Gzip:
-		if level >= gzipOwnLevel {
+		if _, own := deflate.ForGzipLevel(level); own {
 			return params{gzipBlockSize, gzipDictSize, deflateLib}
 		}
 		return params{gzipBlockSize, gzipDictSize, "github.com/klauspost/compress"}

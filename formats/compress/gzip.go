@@ -3,6 +3,7 @@ package compress
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"io"
 
@@ -12,9 +13,10 @@ import (
 )
 
 const (
-	// gzipDefaultLevel is the only level whose output is no larger than
-	// `gzip -9n`'s: 9, gpack's own encoder (see gzipOwnLevel); the package
-	// documentation has the measurements.
+	// gzipDefaultLevel is the one level whose output was no larger than
+	// `gzip -9n`'s on every tarball measured: 9, gpack's own near-optimal
+	// encoder (see gzipOwnLevel); the package documentation has the
+	// measurements.
 	gzipDefaultLevel = 9
 
 	// gzipBlockSize is the unit of parallel work. At 1 MiB the sync marker
@@ -36,16 +38,13 @@ const (
 	gzipDepth = 4
 
 	// gzipOwnLevel is the first level that gpack's own encoder
-	// (internal/deflate, at deflateLevel) makes instead of klauspost's:
-	// at 9 it is smaller than klauspost's 9, and than gzip -9n, and
-	// faster; below, klauspost's are faster than any of its levels that
-	// comes near their size. The package documentation has the
+	// (internal/deflate, at the level deflate.ForGzipLevel maps it to)
+	// makes instead of klauspost's: from 6 on it is smaller than
+	// klauspost's at the same level, 6 near pigz -6 for about half its
+	// CPU time, 9 smaller than gzip -9n; below, klauspost's are faster
+	// than any level of its. The package documentation has the
 	// measurements.
-	gzipOwnLevel = 9
-
-	// deflateLevel is the level of internal/deflate that gzip levels
-	// from gzipOwnLevel use.
-	deflateLevel = deflate.DefaultLevel
+	gzipOwnLevel = 6
 )
 
 // gzipWriter writes one gzip member whose deflate stream is the
@@ -55,6 +54,7 @@ const (
 type gzipWriter struct {
 	w           io.Writer
 	level       int
+	own         int                // internal/deflate's level, 0 for klauspost's
 	encoders    []*deflate.Encoder // one per worker, for levels from gzipOwnLevel
 	blocks      *blockWriter
 	crc         uint32
@@ -66,12 +66,15 @@ type gzipWriter struct {
 // small inputs into many blocks.
 func newGzipWriter(w io.Writer, level, workers, blockSize int) *gzipWriter {
 	g := &gzipWriter{w: w, level: level, encoders: make([]*deflate.Encoder, max(workers, 1))}
+	if l, ok := deflate.ForGzipLevel(level); ok {
+		g.own = l
+	}
 	g.blocks = newBlockWriter(w, "gzip", g.encodeBlock, blockSize, gzipDictSize, workers, gzipDepth*workers)
 	return g
 }
 
 func (g *gzipWriter) encodeBlock(worker int, dst *bytes.Buffer, data, dict []byte, final bool) error {
-	if g.level >= gzipOwnLevel {
+	if g.own > 0 {
 		// Each Encode starts from scratch, so which worker's encoder
 		// runs a block does not show in its output; keeping one per
 		// worker saves allocating its tables and buffers for every
@@ -79,8 +82,8 @@ func (g *gzipWriter) encodeBlock(worker int, dst *bytes.Buffer, data, dict []byt
 		e := g.encoders[worker]
 		if e == nil {
 			var err error
-			if e, err = deflate.NewEncoder(deflateLevel); err != nil {
-				return err
+			if e, err = deflate.NewEncoder(g.own); err != nil {
+				return fmt.Errorf("gzip level %d: %w", g.level, err)
 			}
 			g.encoders[worker] = e
 		}

@@ -22,9 +22,10 @@ import (
 // is the default. Default levels are mksquashfs's: gzip 9, zstd 15 and
 // lz4's fast (non-HC) compressor.
 //
-//   - gzip: zlib streams, squashfs compressor 1; zlib's levels: 9 (the
-//     default) is gpack's own near-optimal deflate (internal/deflate),
-//     1 to 8 klauspost/compress's, as in formats/compress.
+//   - gzip: zlib streams, squashfs compressor 1; zlib's levels: 6 to 9
+//     (9 the default) are gpack's own deflate (internal/deflate, at the
+//     levels deflate.ForGzipLevel gives: 9 near-optimal, 6 and 7 lazy),
+//     1 to 5 klauspost/compress's, as in formats/compress.
 //   - xz: xz streams with CRC32 checks, compressor 4. No levels: each block
 //     is compressed on its own, so the dictionary of xz's presets, which is
 //     what the levels change, never grows past the block size anyway.
@@ -107,10 +108,10 @@ type codec interface {
 func newCodec(algo compress.Algo, level, blockSize int) (codec, error) {
 	switch algo {
 	case compress.Gzip:
-		if level >= deflateFromLevel {
-			e, err := deflate.NewEncoder(deflate.DefaultLevel)
+		if l, own := deflate.ForGzipLevel(level); own {
+			e, err := deflate.NewEncoder(l)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("gzip level %d: %w", level, err)
 			}
 			return &deflateCodec{e: e}, nil
 		}
@@ -187,11 +188,6 @@ func (c *gzipCodec) compress(dst, src []byte) ([]byte, error) {
 	}
 	return c.out.b, nil
 }
-
-// deflateFromLevel is the first gzip level made by internal/deflate
-// rather than klauspost/compress: the one level where it is both smaller
-// and faster, as for tarballs (formats/compress's gzipOwnLevel).
-const deflateFromLevel = 9
 
 // deflateCodec writes a zlib stream with gpack's own deflate encoder.
 // Each Encode starts afresh, so the output of a block does not depend on

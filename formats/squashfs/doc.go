@@ -62,7 +62,7 @@
 //
 // # Compressors
 //
-// gzip (zlib streams; at the default level 9 gpack's own near-optimal
+// gzip (zlib streams; from level 6 to the default 9 gpack's own
 // deflate, internal/deflate, below it klauspost/compress), xz (ulikunitz/xz, a complete
 // xz stream with a CRC32 check per block, with a dictionary no larger than
 // the kernel's), zstd (frames whose window is the block size, as the

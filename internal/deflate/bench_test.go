@@ -37,14 +37,14 @@ func BenchmarkSample(b *testing.B) {
 			lv = append(lv, l)
 		}
 	}
-	// $DEFLATE_PARAMS=depth,nice,passes,segment-KiB overrides the first level's.
-	if f := strings.Split(os.Getenv("DEFLATE_PARAMS"), ","); len(f) == 4 {
-		var v [4]int
-		for i := range v {
+	// $DEFLATE_PARAMS=depth,nice,passes,segment-KiB[,skipDepth,lazy,good] overrides the first level's.
+	if f := strings.Split(os.Getenv("DEFLATE_PARAMS"), ","); len(f) >= 4 {
+		var v [7]int
+		for i := range min(len(f), len(v)) {
 			v[i], _ = strconv.Atoi(f[i])
 		}
 		defer func(p params) { levels[lv[0]] = p }(levels[lv[0]])
-		levels[lv[0]] = params{depth: v[0], nice: v[1], passes: v[2], segment: v[3] << 10}
+		levels[lv[0]] = params{depth: v[0], nice: v[1], passes: v[2], segment: v[3] << 10, skipDepth: v[4], lazy: v[5], good: v[6]}
 	}
 	for _, level := range lv {
 		b.Run("level"+strconv.Itoa(level), func(b *testing.B) {

@@ -107,3 +107,56 @@ func TestSmallerThanFlate(t *testing.T) {
 		}
 	}
 }
+
+// TestReuse: an Encoder's output depends on its arguments alone, not on
+// what it encoded before, at every level (the lazy levels do not clear
+// their chains' links between Encodes).
+func TestReuse(t *testing.T) {
+	in := inputs()
+	for level := MinLevel; level <= MaxLevel; level++ {
+		fresh := func(data, dict []byte) []byte {
+			e, err := NewEncoder(level)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e.Encode(nil, data, dict, false)
+		}
+		e, err := NewEncoder(level)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct{ data, dict []byte }{
+			{in["text"][100_000:], in["text"][:100_000]},
+			{in["mixed"], nil},
+			{in["period"][:5_000], in["text"][:40_000]},
+			{in["text"][100_000:], in["text"][:100_000]},
+		} {
+			if got, want := e.Encode(nil, tc.data, tc.dict, false), fresh(tc.data, tc.dict); !bytes.Equal(got, want) {
+				t.Fatalf("level %d: a reused encoder made %d bytes, a fresh one %d", level, len(got), len(want))
+			}
+		}
+	}
+}
+
+// TestForGzipLevel: gzip's levels map onto this package's in order, so
+// that a higher gzip level is never a faster, larger encoding, and 9
+// onto the default.
+func TestForGzipLevel(t *testing.T) {
+	prev := 0
+	for gz := 1; gz <= 9; gz++ {
+		l, ok := ForGzipLevel(gz)
+		if !ok {
+			if prev > 0 {
+				t.Errorf("gzip level %d has no level here, but %d has", gz, gz-1)
+			}
+			continue
+		}
+		if l < MinLevel || l > MaxLevel || l <= prev {
+			t.Errorf("gzip level %d maps to %d, after %d", gz, l, prev)
+		}
+		prev = l
+	}
+	if l, _ := ForGzipLevel(9); l != DefaultLevel {
+		t.Errorf("gzip level 9 maps to %d, not DefaultLevel %d", l, DefaultLevel)
+	}
+}

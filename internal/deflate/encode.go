@@ -23,15 +23,27 @@ type params struct {
 	// size of a deflate block before the last one of an Encode: each
 	// gets its own Huffman codes. 0 means defaultSegment.
 	segment int
+	// skipDepth is the depth of the insertions of the positions inside a
+	// match of nice length, which are not searched; 0 means depth.
+	skipDepth int
+	// lazy, when set, makes the level a lazy one: matches from hash
+	// chains (depth being their length), parsed as zlib does, where a
+	// match shorter than lazy waits to see whether the next position has
+	// a longer one, searched half as deep when the first is good long.
+	lazy, good int
 }
 
-// levels are the params of each level. Depth is what buys size (on the
-// Go toolchain binaries 8 nodes make 1 % less than 4, for a fifth more
-// time); a short nice length keeps the parse cheap, since the positions
-// inside a match that long are only inserted.
+// levels are the params of each level. 1 and 2 are lazy, on hash chains:
+// with codes from the real frequencies of each 32 KiB block, 2 makes what
+// pigz -6 does and 1 a little more, for half its time or less (the package
+// documentation of formats/compress has the numbers). From 3 on the parse
+// is optimal: there depth is what buys size (on the Go toolchain binaries 8
+// nodes make 1 % less than 4, for a fifth more time); a short nice length
+// keeps the parse cheap, since the positions inside a match that long are
+// only inserted.
 var levels = [MaxLevel + 1]params{
-	1: {depth: 2, nice: 16, passes: 1},
-	2: {depth: 3, nice: 16, passes: 1},
+	1: {depth: 16, nice: 48, lazy: 32, good: 8},
+	2: {depth: 32, nice: 64, lazy: 16, good: 8},
 	3: {depth: 4, nice: 16, passes: 1},
 	4: {depth: 6, nice: 16, passes: 1},
 	5: {depth: 8, nice: 16, passes: 1},
@@ -39,6 +51,26 @@ var levels = [MaxLevel + 1]params{
 	7: {depth: 16, nice: 32, passes: 2},
 	8: {depth: 32, nice: 64, passes: 2},
 	9: {depth: 64, nice: 258, passes: 3},
+}
+
+// ForGzipLevel returns the level of this package that serves gzip (and
+// zlib) level gz, gzip's 1 to 9, and whether there is one: below 6 there
+// is none, and a faster encoder is better (gpack uses klauspost/compress's).
+// Each level it maps is smaller than klauspost's at that level, and than
+// pigz -6 from 6 and gzip -9n at 9; formats/compress and formats/squashfs
+// both follow it, so tarballs, layers and images deflate alike.
+func ForGzipLevel(gz int) (int, bool) {
+	switch gz {
+	case 6:
+		return 1, true
+	case 7:
+		return 2, true
+	case 8:
+		return 3, true
+	case 9:
+		return DefaultLevel, true
+	}
+	return 0, false
 }
 
 // defaultSegment is the segment of params that set none.
@@ -53,7 +85,8 @@ const costScale = 16
 // output depends only on its arguments and the level.
 type Encoder struct {
 	p   params
-	mf  *matchFinder
+	mf  *matchFinder // the optimal levels'
+	hc  *hashChains  // the lazy levels'
 	hf  huffman
 	buf []byte // dict and data, contiguous
 
@@ -83,7 +116,13 @@ func NewEncoder(level int) (*Encoder, error) {
 	if level < MinLevel || level > MaxLevel {
 		return nil, fmt.Errorf("deflate level %d: takes %d to %d", level, MinLevel, MaxLevel)
 	}
-	return &Encoder{p: levels[level], mf: newMatchFinder()}, nil
+	e := &Encoder{p: levels[level]}
+	if e.p.lazy > 0 {
+		e.hc = newHashChains()
+	} else {
+		e.mf = newMatchFinder()
+	}
+	return e, nil
 }
 
 // Encode appends to dst the deflate encoding of data and returns it. dict
@@ -97,14 +136,21 @@ func (e *Encoder) Encode(dst, data, dict []byte, final bool) []byte {
 		dict = dict[len(dict)-maxDist:]
 	}
 	e.buf = append(append(e.buf[:0], dict...), data...)
-	e.mf.reset()
 	e.bw = bitWriter{out: dst}
 	start := len(dict)
-	// The dictionary goes into the tree only.
-	for pos := 0; pos < start; pos++ {
-		if len(e.buf)-pos >= 4 {
-			maxLen := min(maxMatch, len(e.buf)-pos)
-			e.mf.find(e.buf, pos, maxLen, min(e.p.nice, maxLen), e.p.depth, nil, false)
+	// The dictionary goes into the match finder only.
+	if e.hc != nil {
+		e.hc.reset()
+		for pos := 0; pos < start && len(e.buf)-pos >= 4; pos++ {
+			e.hc.insert(e.buf, pos)
+		}
+	} else {
+		e.mf.reset()
+		for pos := 0; pos < start; pos++ {
+			if len(e.buf)-pos >= 4 {
+				maxLen := min(maxMatch, len(e.buf)-pos)
+				e.mf.find(e.buf, pos, maxLen, min(e.p.nice, maxLen), e.p.depth, nil, false)
+			}
 		}
 	}
 	n := len(data)
@@ -133,6 +179,14 @@ func (e *Encoder) Encode(dst, data, dict []byte, final bool) []byte {
 // segment parses and writes buf[lo:hi] as one block.
 func (e *Encoder) segment(lo, hi int, final bool) {
 	n := hi - lo
+	if e.hc != nil {
+		e.lazyParse(lo, hi)
+		e.count()
+		e.hf.lengths(e.litFreq[:], e.litLens[:], 15)
+		e.hf.lengths(e.distFreq[:], e.distLens[:], 15)
+		e.writeBlock(lo, hi, final)
+		return
+	}
 	e.collect(lo, hi)
 	e.initialCosts(lo, hi)
 	for pass := 0; ; pass++ {
@@ -157,6 +211,10 @@ func (e *Encoder) collect(lo, hi int) {
 	e.mstart = grow(e.mstart, n+1)
 	end := len(e.buf)
 	skip := 0
+	skipDepth := e.p.skipDepth
+	if skipDepth == 0 {
+		skipDepth = e.p.depth
+	}
 	for pos := lo; pos < hi; pos++ {
 		e.mstart[pos-lo] = int32(len(e.matches))
 		left := end - pos
@@ -167,7 +225,7 @@ func (e *Encoder) collect(lo, hi int) {
 		nice := min(e.p.nice, maxLen)
 		if skip > 0 {
 			skip--
-			e.mf.find(e.buf, pos, maxLen, nice, e.p.depth, nil, false)
+			e.mf.find(e.buf, pos, maxLen, nice, skipDepth, nil, false)
 			continue
 		}
 		var best int
@@ -259,6 +317,7 @@ func (e *Encoder) parse(lo, n int) {
 	buf := e.buf[lo : lo+n]
 	litCost, lenCost, distCost := &e.litCost, &e.lenCost, &e.distCost
 	mstart := e.mstart[:n+1]
+	nice := e.p.nice
 	for i := n - 1; i >= 0; i-- {
 		best := cost[i+1] + litCost[buf[i]]
 		step := uint32(0)
@@ -268,13 +327,35 @@ func (e *Encoder) parse(lo, n int) {
 			l := minMatch
 			for _, m := range ms {
 				ml := min(int(m>>16), len(after)-1, maxMatch)
+				if ml < l {
+					continue
+				}
 				d := m & 0xffff
 				dc := distCost[distSlot(int(d))]
-				for ; l <= ml; l++ {
-					if c := dc + lenCost[l] + after[l]; c < best {
-						best, step = c, uint32(l)<<16|d
+				if ml > nice {
+					// The positions inside a match this long were not
+					// searched, so only literals could follow a shorter
+					// one: its lengths past nice are not worth trying
+					// but the whole.
+					if l < nice {
+						e.tryLengths(&best, &step, after, lenCost, dc, d, l, nice)
+					}
+					if c := dc + lenCost[ml] + after[ml]; c < best {
+						best, step = c, uint32(ml)<<16|d
+					}
+					l = ml + 1
+					continue
+				}
+				// Slices of the same length let the compiler drop the
+				// bounds checks of the hot loop.
+				a, lc := after[l:ml+1], lenCost[l:ml+1]
+				lc = lc[:len(a)]
+				for j, c := range a {
+					if c += dc + lc[j]; c < best {
+						best, step = c, uint32(l+j)<<16|d
 					}
 				}
+				l = ml + 1
 			}
 		}
 		cost[i] = best
@@ -290,6 +371,18 @@ func (e *Encoder) parse(lo, n int) {
 		}
 		e.tokens = append(e.tokens, s)
 		i += int(s >> 16)
+	}
+}
+
+// tryLengths lowers best, and sets step, to the cheapest match of
+// distance d, distance cost dc, and a length from l to ml.
+func (e *Encoder) tryLengths(best, step *uint32, after []uint32, lenCost *[maxMatch + 1]uint32, dc, d uint32, l, ml int) {
+	a, lc := after[l:ml+1], lenCost[l:ml+1]
+	lc = lc[:len(a)]
+	for j, c := range a {
+		if c += dc + lc[j]; c < *best {
+			*best, *step = c, uint32(l+j)<<16|d
+		}
 	}
 }
 
@@ -329,4 +422,4 @@ func (e *Encoder) EncodeZlib(dst, data []byte) []byte {
 // Version names the encoder's output: it changes whenever the bytes that
 // some level makes of some input could, so that caches keyed by it (gpack's
 // layer cache, through compress.Fingerprint) never mix old and new bytes.
-const Version = "1"
+const Version = "2"

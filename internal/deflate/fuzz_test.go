@@ -44,6 +44,9 @@ func FuzzEncode(f *testing.F) {
 		f.Add(data, uint8(len(name)), uint16(1000), uint16(4_000))
 	}
 	f.Add(bytes.Repeat([]byte("ab"), 500), uint8(9), uint16(0), uint16(3))
+	// The lazy levels, 1 and 2, with matches cut at block ends.
+	f.Add(bytes.Repeat([]byte("abcd"), 300), uint8(0), uint16(5), uint16(1001))
+	f.Add(bytes.Repeat([]byte("xyz"), 3000), uint8(1), uint16(4), uint16(4))
 	f.Fuzz(func(t *testing.T, data []byte, level uint8, cut1, cut2 uint16) {
 		e, err := NewEncoder(MinLevel + int(level)%(MaxLevel-MinLevel+1))
 		if err != nil {
@@ -78,7 +81,7 @@ func TestGzipTool(t *testing.T) {
 	gz := need.Tool(t, "gzip", "gzip")
 	dir := t.TempDir()
 	for name, data := range inputs() {
-		for _, level := range []int{MinLevel, DefaultLevel, MaxLevel} {
+		for level := MinLevel; level <= MaxLevel; level++ {
 			e, err := NewEncoder(level)
 			if err != nil {
 				t.Fatal(err)
