@@ -180,13 +180,9 @@ func RunPackWith(st StartState, root, eng, name string, args, env []string) int 
 // runs in place, as bin/<name> would run it, with nothing mounted.
 func RunFUSE(st StartState, mnt string, m *contract.Manifest, name string, args, env []string, serve func(fd int) error) (status int, ran bool, err error) {
 	l := &launch{stderr: fdWriter(2), debugOn: debugEnabled(os.Getenv(debugVar)), start: st, root: mnt, store: m.Store}
-	program, ok := m.Programs[name]
-	if !ok {
-		return 0, false, errors.New("the pack has no program named " + strconv.Quote(name))
-	}
-	env = withoutVar(env, stageVar)
-	if _, err := os.Stat(program); err == nil {
-		return l.direct(program, args, contract.WithEnv(env, m.Env, "", "")), true, nil
+	program, env, status, done, err := l.inPlace(m, name, args, env)
+	if done || err != nil {
+		return status, done, err
 	}
 	job := &engine.Job{Start: st, Root: mnt, Store: m.Store, Name: name, Program: program, Args: args, Env: env, PackEnv: m.Env,
 		FUSE: &engine.FUSE{Serve: serve}, WarnTo: func(msg string) { l.say(msg) }}
@@ -217,6 +213,21 @@ func RunFUSE(st StartState, mnt string, m *contract.Manifest, name string, args,
 		reasons = append(reasons, "no engine mounts FUSE")
 	}
 	return 0, false, errors.New(strings.Join(reasons, ", and "))
+}
+
+// inPlace finds the store program of name for RunFUSE and RunJoined, and
+// env without the launcher's own variable; when the host has the program
+// at its store path, it runs it there (done, with its status).
+func (l *launch) inPlace(m *contract.Manifest, name string, args, env []string) (program string, _ []string, status int, done bool, err error) {
+	program, ok := m.Programs[name]
+	if !ok {
+		return "", nil, 0, false, errors.New("the pack has no program named " + strconv.Quote(name))
+	}
+	env = withoutVar(env, stageVar)
+	if _, err := os.Stat(program); err == nil {
+		return program, env, l.direct(program, args, contract.WithEnv(env, m.Env, "", "")), true, nil
+	}
+	return program, env, 0, false, nil
 }
 
 // HoldFUSE mounts the FUSE file system that serve serves on the empty
@@ -250,13 +261,9 @@ func HoldFUSE(st StartState, mnt string, m *contract.Manifest, argv, env []strin
 // way. A program that the host has at its store path runs in place.
 func RunJoined(st StartState, m *contract.Manifest, name string, args, env []string, join *engine.Join) (status int, ran bool, err error) {
 	l := &launch{stderr: fdWriter(2), debugOn: debugEnabled(os.Getenv(debugVar)), start: st, store: m.Store}
-	program, ok := m.Programs[name]
-	if !ok {
-		return 0, false, errors.New("the pack has no program named " + strconv.Quote(name))
-	}
-	env = withoutVar(env, stageVar)
-	if _, err := os.Stat(program); err == nil {
-		return l.direct(program, args, contract.WithEnv(env, m.Env, "", "")), true, nil
+	program, env, status, done, err := l.inPlace(m, name, args, env)
+	if done || err != nil {
+		return status, done, err
 	}
 	job := &engine.Job{Start: st, Store: m.Store, Name: name, Program: program, Args: args, Env: env, PackEnv: m.Env,
 		Join: join, WarnTo: func(msg string) { l.say(msg) }}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"io"
 	"os"
@@ -38,6 +39,20 @@ func appImage(t *testing.T, ts *teststore.Store) (img, dir string) {
 		t.Fatal(err)
 	}
 	return img, dir
+}
+
+// readAppImage returns the bytes of the AppImage img and its layout.
+func readAppImage(t *testing.T, img string) ([]byte, *layout.Layout) {
+	t.Helper()
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := layout.Read(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, l
 }
 
 // appRun runs argv on the target machine (the store hidden, as nobody,
@@ -277,19 +292,7 @@ func TestAppImageConcurrentFirstRuns(t *testing.T) {
 func TestAppImageDamaged(t *testing.T) {
 	ts := teststore.New(t, openTempDir(t))
 	img, dir := appImage(t, ts)
-	b, err := os.ReadFile(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := layout.Read(f, int64(len(b)))
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, l := readAppImage(t, img)
 	flip := func(at int64) []byte {
 		c := append([]byte{}, b...)
 		c[at] ^= 0x40
@@ -576,19 +579,7 @@ func TestAppImageLastResorts(t *testing.T) {
 		})
 	}
 	t.Run("damaged", func(t *testing.T) {
-		b, err := os.ReadFile(img)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Open(img)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := layout.Read(f, int64(len(b)))
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		b, l := readAppImage(t, img)
 		b[l.Offset+l.Size/2] ^= 0x40
 		p := filepath.Join(userDir(t), "damaged.AppImage")
 		if err := os.WriteFile(p, b, 0o755); err != nil {
