@@ -635,8 +635,13 @@ func TestAppImageShared(t *testing.T) {
 	ts := teststore.New(t, openTempDir(t))
 	img, dir := appImage(t, ts)
 	cache := userDir(t)
+	pgrep := need.Tool(t, "pgrep", "procps")
+	// servers lists the image's servers: pgrep exits 1 when there are none.
 	servers := func() string {
-		out, _ := exec.Command("pgrep", "-f", "-a", "--", img+" --gpack-serve").Output()
+		out, err := exec.Command(pgrep, "-f", "-a", "--", img+" --gpack-serve").Output()
+		if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
+			t.Fatalf("pgrep: %v", err)
+		}
 		return strings.TrimSpace(string(out))
 	}
 	script := `"$0" one; "$0" two; "$0" --gpack-run sh -c 'echo "APPDIR $APPDIR"'`
